@@ -1,0 +1,46 @@
+"""tgds: theory-guided data science.
+
+Write down what you know about a system once (variables with units and physical
+ranges, relations, constraints, governing equations, a physics model) as a
+:class:`~tgds.theory.Theory`, and use it in every step of the workflow.
+"""
+
+from tgds.exceptions import DataError, TgdsError, TheoryError, UnitError
+from tgds.theory import (
+    Bounds,
+    Equation,
+    Expression,
+    Interactions,
+    Invariance,
+    Monotonic,
+    Parameter,
+    PhysicsModel,
+    Relation,
+    Shape,
+    Theory,
+    Variable,
+    check_data,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Bounds",
+    "DataError",
+    "Equation",
+    "Expression",
+    "Interactions",
+    "Invariance",
+    "Monotonic",
+    "Parameter",
+    "PhysicsModel",
+    "Relation",
+    "Shape",
+    "TgdsError",
+    "Theory",
+    "TheoryError",
+    "UnitError",
+    "Variable",
+    "__version__",
+    "check_data",
+]

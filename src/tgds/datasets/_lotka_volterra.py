@@ -1,0 +1,67 @@
+"""A predator-prey (Lotka-Volterra) simulator that makes noisy, gappy field records."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.integrate import solve_ivp
+
+from tgds.datasets._files import bundled_path, read_table
+from tgds.exceptions import DataError
+
+__all__ = ["make_lotka_volterra", "load_lotka_volterra"]
+
+
+def make_lotka_volterra(
+    *,
+    n_years: int = 21,
+    start_year: int = 1900,
+    alpha: float = 0.55,
+    beta: float = 0.028,
+    gamma: float = 0.80,
+    delta: float = 0.024,
+    initial: tuple[float, float] = (33.0, 6.2),
+    noise: float = 0.25,
+    missing: float = 0.1,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Simulate yearly hare and lynx counts (thousands) with lognormal noise and gaps.
+
+    ``dHare/dt = alpha*Hare - beta*Hare*Lynx``, ``dLynx/dt = -gamma*Lynx + delta*Hare*Lynx``,
+    solved with ``scipy.integrate.solve_ivp`` (RK45, rtol 1e-8); each value is
+    multiplied by ``exp(noise * N(0, 1))`` and a fraction ``missing`` of values is
+    replaced by NaN (gaps in the records). Deterministic for a given ``seed``.
+
+    Examples
+    --------
+    >>> df = make_lotka_volterra(n_years=5, missing=0.0)
+    >>> list(df.columns), len(df)
+    (['Year', 'Hare', 'Lynx'], 5)
+    """
+    if not isinstance(n_years, int) or n_years < 2:
+        raise DataError(f"n_years must be an integer of at least 2; got {n_years!r}.")
+    for label, value in (("noise", noise), ("missing", missing)):
+        if not 0 <= value < 1:
+            raise DataError(f"{label} must be in [0, 1); got {value!r}.")
+    years = np.arange(n_years, dtype=float)
+
+    def rates(_t: float, y: np.ndarray) -> list[float]:
+        hare, lynx = y
+        return [alpha * hare - beta * hare * lynx, -gamma * lynx + delta * hare * lynx]
+
+    sol = solve_ivp(rates, (0.0, years[-1]), list(initial), t_eval=years, rtol=1e-8, atol=1e-8)
+    rng = np.random.default_rng(seed)
+    values = sol.y.T * np.exp(noise * rng.standard_normal(sol.y.T.shape))
+    values[rng.random(values.shape) < missing] = np.nan
+    return pd.DataFrame(
+        {
+            "Year": start_year + years.astype(int),
+            "Hare": values[:, 0].round(2),
+            "Lynx": values[:, 1].round(2),
+        }
+    )
+
+
+def load_lotka_volterra() -> pd.DataFrame:
+    """The bundled records: ``make_lotka_volterra()`` with its defaults, saved as CSV."""
+    return read_table(bundled_path("lotka_volterra.csv"))

@@ -1,0 +1,350 @@
+"""Checking data against a theory: columns, types, missing and infinite values, physical bounds."""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tgds.exceptions import DataError
+from tgds.theory._constraints import Bounds
+from tgds.theory._theory import Theory
+from tgds.utils import as_frame
+
+__all__ = ["check_data", "DataReport", "DataIssue", "ColumnSummary"]
+
+_MAX_EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class DataIssue:
+    """One problem found in the data.
+
+    ``kind`` is one of ``missing_column``, ``non_numeric``, ``nan``, ``inf``,
+    ``out_of_bounds``, ``constant``; ``severity`` is ``error`` or ``warning``;
+    ``examples`` holds up to five ``(row position, value)`` pairs.
+    """
+
+    column: str
+    kind: str
+    severity: str
+    message: str
+    count: int = 0
+    examples: tuple[tuple[int, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class ColumnSummary:
+    """What the data hold for one theory variable (or relation): a line of the data card."""
+
+    name: str
+    role: str
+    unit: str
+    dtype: str
+    count: int
+    missing: int
+    minimum: float | None
+    maximum: float | None
+    bounds: tuple[float, float] | None
+
+
+@dataclass(frozen=True)
+class DataReport:
+    """The result of :func:`check_data`. ``ok`` is true when no issue was found.
+
+    Views: ``str(report)`` (text), ``report._repr_html_()`` (Jupyter), ``report.to_frame()``.
+    """
+
+    theory_name: str
+    n_rows: int
+    columns: tuple[ColumnSummary, ...]
+    issues: tuple[DataIssue, ...]
+    extra_columns: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.issues
+
+    @property
+    def errors(self) -> tuple[DataIssue, ...]:
+        return tuple(i for i in self.issues if i.severity == "error")
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per issue: column, kind, severity, count, message."""
+        rows = [
+            {
+                "column": i.column,
+                "kind": i.kind,
+                "severity": i.severity,
+                "count": i.count,
+                "message": i.message,
+            }
+            for i in self.issues
+        ]
+        return pd.DataFrame(rows, columns=["column", "kind", "severity", "count", "message"])
+
+    def summary_frame(self) -> pd.DataFrame:
+        """The data card: one row per variable with role, unit, type, count, missing, range, bounds."""
+        return pd.DataFrame([c.__dict__ for c in self.columns])
+
+    def __str__(self) -> str:
+        title = (
+            f"Data check against theory {self.theory_name!r}" if self.theory_name else "Data check"
+        )
+        lines = [f"{title}: {self.n_rows} rows, {len(self.columns)} variables checked"]
+        lines.append(
+            f"  {'variable':<18} {'role':<7} {'unit':<10} {'count':>7} {'missing':>7} {'min':>10} {'max':>10}  bounds"
+        )
+        for c in self.columns:
+            lo = "" if c.minimum is None else f"{c.minimum:.4g}"
+            hi = "" if c.maximum is None else f"{c.maximum:.4g}"
+            bounds = "" if c.bounds is None else f"[{c.bounds[0]:g}, {c.bounds[1]:g}]"
+            lines.append(
+                f"  {c.name:<18} {c.role:<7} {c.unit:<10} {c.count:>7} {c.missing:>7} {lo:>10} {hi:>10}  {bounds}"
+            )
+        if self.extra_columns:
+            lines.append(f"  columns not in the theory (ignored): {', '.join(self.extra_columns)}")
+        if self.ok:
+            lines.append("No issues found.")
+        else:
+            n_err = len(self.errors)
+            lines.append(
+                f"{len(self.issues)} issue(s): {n_err} error(s), {len(self.issues) - n_err} warning(s)"
+            )
+            for i in self.issues:
+                lines.append(f"  [{i.severity}] {i.column}: {i.message}")
+                if i.examples:
+                    shown = ", ".join(f"row {r}: {_fmt(v)}" for r, v in i.examples)
+                    lines.append(f"      e.g. {shown}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        head = "".join(
+            f"<th>{h}</th>"
+            for h in ("variable", "role", "unit", "count", "missing", "min", "max", "bounds")
+        )
+        body = "".join(
+            "<tr>"
+            + "".join(
+                f"<td>{html.escape(str(x))}</td>"
+                for x in (
+                    c.name,
+                    c.role,
+                    c.unit,
+                    c.count,
+                    c.missing,
+                    "" if c.minimum is None else f"{c.minimum:.4g}",
+                    "" if c.maximum is None else f"{c.maximum:.4g}",
+                    "" if c.bounds is None else f"[{c.bounds[0]:g}, {c.bounds[1]:g}]",
+                )
+            )
+            + "</tr>"
+            for c in self.columns
+        )
+        issues = (
+            "".join(
+                f"<li><b>{html.escape(i.severity)}</b> <code>{html.escape(i.column)}</code>: {html.escape(i.message)}</li>"
+                for i in self.issues
+            )
+            or "<li>No issues found.</li>"
+        )
+        return (
+            f"<div class='tgds-report'><h4>Data check: {self.n_rows} rows</h4>"
+            f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table><ul>{issues}</ul></div>"
+        )
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.6g}" if isinstance(value, float | np.floating) else repr(value)
+
+
+def check_data(theory: Theory, data: Any, *, strict: bool = False) -> DataReport:
+    """Check ``data`` against ``theory``.
+
+    Finds missing columns, non-numeric columns, NaN and infinite values, values
+    outside the physical bounds of variables and of ``Bounds`` constraints (on
+    variables, and on relations that can be computed from the data), and constant
+    columns. Group columns may hold any type; time columns may be numeric or dates.
+
+    Parameters
+    ----------
+    theory : Theory
+    data : pandas.DataFrame or polars.DataFrame
+        Column names are the theory's variable names.
+    strict : bool
+        Raise :class:`~tgds.exceptions.DataError` with the report's text if any issue is found.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from tgds.theory import Theory, Variable
+    >>> t = Theory([Variable("x", "m", bounds=(0, 1)), Variable("y", "s", role="target")])
+    >>> report = check_data(t, pd.DataFrame({"x": [0.5, 2.0], "y": [1.0, float("nan")]}))
+    >>> [(i.column, i.kind, i.count) for i in report.issues]
+    [('x', 'out_of_bounds', 1), ('y', 'nan', 1)]
+    """
+    if not isinstance(theory, Theory):
+        raise DataError(f"check_data needs a Theory; got {type(theory).__name__}.")
+    frame = as_frame(data)
+    issues: list[DataIssue] = []
+    columns: list[ColumnSummary] = []
+    numeric: dict[str, np.ndarray] = {}
+    for var in theory.variables:
+        if var.name not in frame:
+            issues.append(
+                DataIssue(
+                    var.name,
+                    "missing_column",
+                    "error",
+                    f"column is missing (the theory's {var.role} variable, unit {var.unit})",
+                )
+            )
+            continue
+        summary, found, values = _check_column(frame, var)
+        columns.append(summary)
+        issues.extend(found)
+        if values is not None:
+            numeric[var.name] = values
+    issues.extend(_check_constraint_bounds(theory, numeric))
+    known = {v.name for v in theory.variables}
+    report = DataReport(
+        theory_name=theory.name,
+        n_rows=frame.n_rows,
+        columns=tuple(columns),
+        issues=tuple(issues),
+        extra_columns=tuple(c for c in frame.columns if c not in known),
+    )
+    if strict and not report.ok:
+        raise DataError(str(report))
+    return report
+
+
+def _check_column(frame: Any, var: Any) -> tuple[ColumnSummary, list[DataIssue], np.ndarray | None]:
+    name, issues = var.name, []
+    dtype = frame.dtype(name)
+    if var.role == "group" or (var.role == "time" and frame.is_temporal(name)):
+        missing = frame.null_count(name)
+        if missing:
+            issues.append(
+                DataIssue(
+                    name,
+                    "nan",
+                    "warning",
+                    f"{missing} missing value(s) in a {var.role} column",
+                    missing,
+                )
+            )
+        return (
+            ColumnSummary(
+                name, var.role, var.unit, dtype, frame.n_rows - missing, missing, None, None, None
+            ),
+            issues,
+            None,
+        )
+    if not frame.is_numeric(name):
+        issues.append(
+            DataIssue(
+                name,
+                "non_numeric",
+                "error",
+                f"column must be numeric (unit {var.unit}); its type is {dtype}",
+            )
+        )
+        return (
+            ColumnSummary(name, var.role, var.unit, dtype, frame.n_rows, 0, None, None, var.bounds),
+            issues,
+            None,
+        )
+    values = frame.numeric(name)
+    nan = np.isnan(values)
+    inf = np.isinf(values)
+    finite = values[~nan & ~inf]
+    if nan.any():
+        issues.append(
+            DataIssue(
+                name,
+                "nan",
+                "warning",
+                f"{int(nan.sum())} missing (NaN) value(s)",
+                int(nan.sum()),
+                _examples(np.flatnonzero(nan), values),
+            )
+        )
+    if inf.any():
+        issues.append(
+            DataIssue(
+                name,
+                "inf",
+                "error",
+                f"{int(inf.sum())} infinite value(s)",
+                int(inf.sum()),
+                _examples(np.flatnonzero(inf), values),
+            )
+        )
+    if var.bounds is not None:
+        issues.extend(_bounds_issue(name, values, var.bounds, f"the physical bounds of {name!r}"))
+    if finite.size > 1 and np.all(finite == finite[0]):
+        issues.append(
+            DataIssue(
+                name,
+                "constant",
+                "warning",
+                f"every value is {finite[0]:g}: the column carries no information",
+                finite.size,
+            )
+        )
+    lo = float(finite.min()) if finite.size else None
+    hi = float(finite.max()) if finite.size else None
+    summary = ColumnSummary(
+        name, var.role, var.unit, dtype, int(finite.size), int(nan.sum()), lo, hi, var.bounds
+    )
+    return summary, issues, values
+
+
+def _examples(rows: np.ndarray, values: np.ndarray) -> tuple[tuple[int, Any], ...]:
+    return tuple((int(r), float(values[r])) for r in rows[:_MAX_EXAMPLES])
+
+
+def _bounds_issue(
+    name: str, values: np.ndarray, bounds: tuple[float, float], what: str
+) -> list[DataIssue]:
+    lo, hi = bounds
+    with np.errstate(invalid="ignore"):
+        outside = (values < lo) | (values > hi)
+    n = int(outside.sum())
+    if not n:
+        return []
+    rows = np.flatnonzero(outside)
+    worst = float(np.max(np.maximum(lo - values[rows], values[rows] - hi)))
+    message = f"{n} value(s) outside {what} [{lo:g}, {hi:g}] (by up to {worst:.4g})"
+    return [DataIssue(name, "out_of_bounds", "error", message, n, _examples(rows, values))]
+
+
+def _check_constraint_bounds(theory: Theory, numeric: dict[str, np.ndarray]) -> list[DataIssue]:
+    """Bounds constraints with explicit limits, on variables and on computable relations."""
+    issues = []
+    params = theory.parameter_values()
+    for c in theory.constraints:
+        if not isinstance(c, Bounds) or (c.lower is None and c.upper is None):
+            continue
+        limits = (
+            -math.inf if c.lower is None else c.lower,
+            math.inf if c.upper is None else c.upper,
+        )
+        if c.quantity in numeric:
+            values = numeric[c.quantity]
+        elif c.quantity in {r.name for r in theory.relations}:
+            expr = theory.expression_of(c.quantity)
+            needed = {s.name for s in expr.sympy.free_symbols}
+            if not needed <= set(numeric) | set(params):
+                continue  # the relation needs a column the data do not have (e.g. a prediction)
+            with np.errstate(all="ignore"):
+                values = np.asarray(expr.evaluate({**params, **numeric}), dtype=float)
+        else:
+            continue
+        issues.extend(_bounds_issue(c.quantity, values, limits, f"the constraint '{c.label}'"))
+    return issues

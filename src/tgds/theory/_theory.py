@@ -1,0 +1,458 @@
+"""``Theory``: everything known about a system, validated once, read by every later step."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sympy
+
+from tgds.exceptions import TheoryError, UnitError
+from tgds.theory._build import Binding, Built, symbol
+from tgds.theory._constraints import (
+    AbstractConstraint,
+    Bounds,
+    Equation,
+    Invariance,
+    Monotonic,
+    Shape,
+)
+from tgds.theory._expression import SymbolicExpression
+from tgds.theory._physics import PhysicsModel
+from tgds.theory._relation import Relation
+from tgds.theory._units import UnitInfo, conversion_factor, dimension_text, parse_unit, ureg
+from tgds.theory._variables import Parameter, Variable
+
+__all__ = ["Theory"]
+
+_DIMENSIONLESS = UnitInfo(ureg.dimensionless)
+_KIND_OF_ROLE = {"input": "input", "time": "input", "target": "field", "group": "other"}
+
+
+def _as_tuple(value: object, cls: type, what: str) -> tuple:
+    if value is None:
+        return ()
+    if isinstance(value, cls):
+        value = (value,)
+    if not isinstance(value, list | tuple):
+        raise TheoryError(
+            f"theory {what} must be a list of {cls.__name__}; got {type(value).__name__}."
+        )
+    for item in value:
+        if not isinstance(item, cls):
+            raise TheoryError(
+                f"theory {what} must contain {cls.__name__} objects; got {type(item).__name__} {item!r:.60}."
+            )
+    return tuple(value)
+
+
+def _as_relations(value: object) -> tuple[Relation, ...]:
+    if isinstance(value, Mapping):
+        out = []
+        for name, spec in value.items():
+            if isinstance(spec, Relation):
+                if spec.name != name:
+                    raise TheoryError(f"relation listed as {name!r} is named {spec.name!r}.")
+                out.append(spec)
+            elif isinstance(spec, Mapping):
+                out.append(Relation(name=name, **spec))
+            else:
+                out.append(Relation(name=name, expression=spec))
+        return tuple(out)
+    return _as_tuple(value, Relation, "relations")
+
+
+@dataclass(frozen=True)
+class Theory:
+    """What a team knows about a system: variables, parameters, relations, constraints, a physics model.
+
+    A theory is immutable and validated when built: unknown or duplicate names,
+    bounds out of order, constraints on quantities that do not exist, contradictory
+    constraints, and dimensional inconsistency in every relation, equation and
+    physics-model expression are refused with a :class:`~tgds.exceptions.TheoryError`.
+
+    Parameters
+    ----------
+    variables : list of Variable
+        The data columns (inputs, targets, groups, time).
+    parameters : list of Parameter
+        Constants of the physics, known or to be calibrated.
+    relations : dict name -> expression, or list of Relation
+        Named derived quantities.
+    constraints : list of constraints
+        ``Bounds``, ``Monotonic``, ``Equation``, ``Invariance``, ``Interactions``, ``Shape``.
+    physics_model : PhysicsModel, optional
+        A theory-based model of the targets.
+    name, description : str
+        For reports.
+
+    Examples
+    --------
+    >>> theory = Theory(
+    ...     variables=[Variable("Depth", "m", bounds=(0, 25)), Variable("Date", role="group"),
+    ...                Variable("T", "degC", bounds=(0, 35), role="target")],
+    ...     relations={"density": Relation("density", "1000*(1 - (T + 288.9414)*(T - 3.9863)**2"
+    ...                                    "/(508929.2*(T + 68.12963)))", unit="kg/m^3", empirical=True)},
+    ...     constraints=[Monotonic("density", wrt="Depth", within="Date")],
+    ... )
+    >>> theory.targets
+    ('T',)
+    """
+
+    variables: tuple[Variable, ...]
+    parameters: tuple[Parameter, ...] = ()
+    relations: tuple[Relation, ...] = ()
+    constraints: tuple[AbstractConstraint, ...] = ()
+    physics_model: PhysicsModel | None = None
+    name: str = ""
+    description: str = ""
+    _bound: dict[str, Built] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "variables", _as_tuple(self.variables, Variable, "variables"))
+        object.__setattr__(self, "parameters", _as_tuple(self.parameters, Parameter, "parameters"))
+        object.__setattr__(self, "relations", _as_relations(self.relations))
+        object.__setattr__(
+            self, "constraints", _as_tuple(self.constraints, AbstractConstraint, "constraints")
+        )
+        if self.physics_model is not None and not isinstance(self.physics_model, PhysicsModel):
+            raise TheoryError(
+                f"theory physics_model must be a PhysicsModel; got {type(self.physics_model).__name__}."
+            )
+        for key in ("name", "description"):
+            if not isinstance(getattr(self, key), str):
+                raise TheoryError(
+                    f"theory {key} must be a string; got {type(getattr(self, key)).__name__}."
+                )
+        if not self.variables:
+            raise TheoryError("a theory needs at least one variable.")
+        self._check_unique_names()
+        env = self._environment()
+        self._bind_relations(env)
+        for constraint in self.constraints:
+            self._check_constraint(constraint, env)
+        self._check_contradictions()
+        if self.physics_model is not None:
+            self._check_physics_model(env)
+
+    # -- lookup ---------------------------------------------------------------------------
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every name the theory defines: variables, parameters, relations."""
+        return (
+            tuple(v.name for v in self.variables)
+            + tuple(p.name for p in self.parameters)
+            + tuple(r.name for r in self.relations)
+        )
+
+    def _with_role(self, *roles: str) -> tuple[str, ...]:
+        return tuple(v.name for v in self.variables if v.role in roles)
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """Input variables (role ``input`` or ``time``), in declaration order."""
+        return self._with_role("input", "time")
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """Target variables, in declaration order."""
+        return self._with_role("target")
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """Grouping variables."""
+        return self._with_role("group")
+
+    def variable(self, name: str) -> Variable:
+        """The variable ``name``; a :class:`TheoryError` listing the variables if there is none."""
+        for v in self.variables:
+            if v.name == name:
+                return v
+        raise TheoryError(
+            f"the theory has no variable {name!r}; its variables are {', '.join(v.name for v in self.variables)}."
+        )
+
+    def parameter(self, name: str) -> Parameter:
+        """The parameter ``name``."""
+        for p in self.parameters:
+            if p.name == name:
+                return p
+        raise TheoryError(
+            f"the theory has no parameter {name!r}; its parameters are {', '.join(p.name for p in self.parameters) or 'none'}."
+        )
+
+    def relation(self, name: str) -> Relation:
+        """The relation ``name``."""
+        for r in self.relations:
+            if r.name == name:
+                return r
+        raise TheoryError(
+            f"the theory has no relation {name!r}; its relations are {', '.join(r.name for r in self.relations) or 'none'}."
+        )
+
+    def unit_of(self, name: str) -> UnitInfo:
+        """The unit of a variable, parameter or relation."""
+        if name in self._bound:
+            return self._bound[name].info
+        for item in self.variables + self.parameters:
+            if item.name == name:
+                return item.unit_info
+        raise TheoryError(
+            f"the theory defines no quantity {name!r}; it knows {', '.join(self.names)}."
+        )
+
+    # -- compiled quantities --------------------------------------------------------------
+    def expression_of(self, name: str) -> SymbolicExpression:
+        """A relation as a compiled-ready expression of variables and parameters only.
+
+        Relations it uses are inlined and unit conversions inserted; the result is in
+        the relation's unit (:meth:`unit_of`).
+
+        Examples
+        --------
+        >>> lake = Theory.from_toml("examples/lake.toml")  # doctest: +SKIP
+        >>> lake.expression_of("density").evaluate({"Observed_temp": 4.0})  # doctest: +SKIP
+        array(1000.)
+        """
+        self.relation(name)
+        return SymbolicExpression(self._bound[name].expr, f"relation {name!r}")
+
+    def residual_of(self, equation: Equation) -> tuple[SymbolicExpression, frozenset]:
+        """The bound residual of an equation constraint and the derivatives it needs."""
+        if equation not in self.constraints:
+            raise TheoryError(f"{equation!r} is not one of this theory's constraints.")
+        built = self._bound[_equation_key(equation)]
+        return SymbolicExpression(built.expr, f"equation {equation.label!r}"), built.derivatives
+
+    def physics_expression_of(self, target: str) -> SymbolicExpression:
+        """The physics model's expression for ``target`` (an output or an ODE rate), bound."""
+        key = f"physics:{target}"
+        if key not in self._bound:
+            raise TheoryError(f"the physics model has no expression for {target!r}.")
+        return SymbolicExpression(self._bound[key].expr, f"physics model for {target!r}")
+
+    def parameter_values(self) -> dict[str, float]:
+        """The parameters that have a value, name -> value."""
+        return {p.name: p.value for p in self.parameters if p.value is not None}
+
+    # -- validation -------------------------------------------------------------------------
+    def _check_unique_names(self) -> None:
+        seen: dict[str, str] = {}
+        for what, items in (
+            ("variable", self.variables),
+            ("parameter", self.parameters),
+            ("relation", self.relations),
+        ):
+            for item in items:
+                if item.name in seen:
+                    raise TheoryError(
+                        f"the name {item.name!r} is used twice: by a {seen[item.name]} and by a {what}."
+                    )
+                seen[item.name] = what
+
+    def _environment(self) -> dict[str, Binding]:
+        env = {
+            v.name: Binding(symbol(v.name), v.unit_info, _KIND_OF_ROLE[v.role])
+            for v in self.variables
+        }
+        env.update(
+            {p.name: Binding(symbol(p.name), p.unit_info, "parameter") for p in self.parameters}
+        )
+        return env
+
+    def _bind_relations(self, env: dict[str, Binding]) -> None:
+        pending = {r.name: r for r in self.relations}
+        while pending:
+            ready = [r for r in pending.values() if not (r.expression.names & set(pending))]
+            if not ready:
+                cycle = ", ".join(sorted(pending))
+                raise TheoryError(
+                    f"relations {cycle} refer to each other in a cycle; a relation cannot depend on itself."
+                )
+            for rel in ready:
+                built = self._bind_relation(rel, env)
+                self._bound[rel.name] = built
+                env[rel.name] = Binding(built.expr, built.info, "relation")
+                del pending[rel.name]
+
+    def _bind_relation(self, rel: Relation, env: dict[str, Binding]) -> Built:
+        owner = f"relation {rel.name!r}"
+        if rel.empirical:
+            plain = {n: Binding(b.expr, _DIMENSIONLESS, b.kind) for n, b in env.items()}
+            built = rel.expression.bind(plain, owner)
+            return Built(built.expr, parse_unit(rel.unit), built.derivatives)
+        built = rel.expression.bind(env, owner)
+        if rel.unit is None:
+            return built
+        return _convert(built, parse_unit(rel.unit), f"{owner} (declared unit {rel.unit!r})")
+
+    def _check_constraint(self, c: AbstractConstraint, env: dict[str, Binding]) -> None:
+        owner = f"constraint {c.label!r}"
+        for name, role in c.referenced_names().items():
+            if name not in env or env[name].kind == "parameter":
+                known = ", ".join(n for n, b in env.items() if b.kind != "parameter")
+                raise TheoryError(
+                    f"{owner} refers to {name!r}, which is not a variable or relation of the theory; known: {known}."
+                )
+            kind = env[name].kind
+            if role == "input" and kind != "input":
+                raise TheoryError(
+                    f"{owner}: {name!r} must be an input variable (role 'input' or 'time'); it is a {kind}."
+                )
+            if role == "group" and kind not in ("input", "other"):
+                raise TheoryError(
+                    f"{owner}: {name!r} must be a grouping or input variable; it is a {kind}."
+                )
+            if role == "quantity" and kind == "other":
+                raise TheoryError(
+                    f"{owner}: {name!r} is a grouping variable, not a quantity that can be constrained."
+                )
+        if isinstance(c, Equation):
+            self._bound[_equation_key(c)] = c.residual.bind(env, f"equation {c.label!r}")
+        elif isinstance(c, Bounds) and c.lower is None and c.upper is None:
+            if (
+                c.quantity not in {v.name for v in self.variables}
+                or self.variable(c.quantity).bounds is None
+            ):
+                raise TheoryError(
+                    f"{owner} gives no limits, so {c.quantity!r} must be a variable with bounds."
+                )
+        elif isinstance(c, Invariance):
+            self._check_transform_units(c, owner)
+
+    def _check_transform_units(self, c: Invariance, owner: str) -> None:
+        if c.transform.kind in ("rotation", "permutation"):
+            units = {v: self.variable(v).unit_info for v in c.transform.variables}
+            if len({(u.unit, u.offset) for u in units.values()}) != 1:
+                shown = ", ".join(f"{v} [{self.variable(v).unit}]" for v in units)
+                raise UnitError(
+                    f"{owner}: a {c.transform.kind} mixes variables of different units: {shown}."
+                )
+        if c.transform.kind == "scaling" and any(
+            self.variable(v).unit_info.offset for v in c.transform.variables
+        ):
+            raise UnitError(
+                f"{owner}: scaling an offset temperature (degC) depends on the scale's zero; use kelvin."
+            )
+
+    def _check_contradictions(self) -> None:
+        seen: dict[tuple, str] = {}
+        for c in self.constraints:
+            if isinstance(c, Monotonic | Shape):
+                key = (type(c), c.quantity, c.wrt, c.within)
+                value = c.direction if isinstance(c, Monotonic) else c.curvature
+                if seen.get(key, value) != value:
+                    raise TheoryError(
+                        f"contradictory constraints: {c.quantity!r} is declared both {seen[key]} and {value} in {c.wrt!r}."
+                    )
+                seen[key] = value
+        limits: dict[str, tuple[float, float, str]] = {}
+        for v in self.variables:
+            if v.bounds is not None:
+                limits[v.name] = (*v.bounds, f"the bounds of variable {v.name!r}")
+        for c in self.constraints:
+            if not isinstance(c, Bounds) or (c.lower is None and c.upper is None):
+                continue
+            lo = -math.inf if c.lower is None else c.lower
+            hi = math.inf if c.upper is None else c.upper
+            if c.quantity in limits:
+                plo, phi, source = limits[c.quantity]
+                if max(lo, plo) >= min(hi, phi):
+                    raise TheoryError(
+                        f"contradictory constraints: bounds [{lo:g}, {hi:g}] on {c.quantity!r} do not overlap {source} [{plo:g}, {phi:g}]."
+                    )
+                lo, hi = max(lo, plo), min(hi, phi)
+            limits[c.quantity] = (lo, hi, f"the bounds already declared on {c.quantity!r}")
+
+    def _check_physics_model(self, env: dict[str, Binding]) -> None:
+        pm = self.physics_model
+        targets = set(self.targets)
+        for name in pm.predicted:
+            if name not in targets:
+                raise TheoryError(
+                    f"the physics model predicts {name!r}, which is not a target variable; targets: {sorted(targets)}."
+                )
+        if pm.time is not None and pm.time not in self.inputs:
+            raise TheoryError(
+                f"the physics model's time {pm.time!r} must be an input or time variable; inputs: {list(self.inputs)}."
+            )
+        for name, expr in pm.expressions.items():
+            owner = f"physics model {pm.kind}[{name!r}]"
+            built = expr.bind(env, owner)
+            if built.derivatives:
+                raise TheoryError(
+                    f"{owner} contains D(...); write governing equations as Equation constraints."
+                )
+            want = self.unit_of(name)
+            if pm.time is not None:  # a rate: state unit per time unit
+                want = UnitInfo(want.unit / self.unit_of(pm.time).unit)
+            self._bound[f"physics:{name}"] = _convert(built, want, owner)
+
+    # -- I/O and display (implemented in their own modules) ----------------------------------
+    @classmethod
+    def from_toml(cls, source: str | Path) -> Theory:
+        """Read a theory from a TOML file path or TOML text. See :mod:`tgds.theory._toml`."""
+        from tgds.theory._toml import theory_from_toml
+
+        return theory_from_toml(source)
+
+    def to_toml(self, path: str | Path | None = None) -> str:
+        """The theory as TOML text; written atomically to ``path`` when given."""
+        from tgds.theory._toml import theory_to_toml
+
+        return theory_to_toml(self, path)
+
+    def check_data(self, data: Any, *, strict: bool = False) -> Any:
+        """Check a DataFrame against the theory; see :func:`tgds.theory.check_data`."""
+        from tgds.theory._check import check_data
+
+        return check_data(self, data, strict=strict)
+
+    def __str__(self) -> str:
+        from tgds.theory._display import theory_text
+
+        return theory_text(self)
+
+    def __repr__(self) -> str:
+        label = f" {self.name!r}" if self.name else ""
+        return (
+            f"<Theory{label}: {len(self.variables)} variables, {len(self.parameters)} parameters, "
+            f"{len(self.relations)} relations, {len(self.constraints)} constraints"
+            f"{', a physics model' if self.physics_model else ''}>"
+        )
+
+    def _repr_html_(self) -> str:
+        from tgds.theory._display import theory_html
+
+        return theory_html(self)
+
+
+def _equation_key(c: Equation) -> str:
+    return f"equation:{c.residual.text}"
+
+
+def _convert(built: Built, want: UnitInfo, owner: str) -> Built:
+    """``built`` expressed in the unit ``want`` (same dimension required)."""
+    have = built.info
+    if have.unit.dimensionality != want.unit.dimensionality:
+        raise UnitError(
+            f"{owner}: the expression has dimension {dimension_text(have.unit)} but "
+            f"{dimension_text(want.unit)} is expected."
+        )
+    if have.offset != want.offset:
+        raise UnitError(
+            f"{owner}: the expression is {'an offset temperature' if have.offset else 'a temperature difference'}, "
+            f"but {'an offset temperature' if want.offset else 'a temperature difference'} is expected."
+        )
+    if have.offset and have.unit != want.unit:
+        raise UnitError(
+            f"{owner}: converting between offset temperature units ({have.unit} to {want.unit}) is not supported; use one unit."
+        )
+    factor = conversion_factor(have.unit, want.unit)
+    expr = built.expr if factor == 1.0 else built.expr * sympy.Float(factor)
+    return Built(expr, want, built.derivatives)

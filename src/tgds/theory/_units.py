@@ -1,0 +1,101 @@
+"""Units: one pint registry for tgds, parsing of unit strings, and conversion factors.
+
+Temperatures in degC or degF are *offset* units: 20 degC is not twice 10 degC. tgds
+carries such a quantity as its *delta* unit (``delta_degC``, equal in size to a kelvin)
+plus an ``offset`` flag. In checked expressions an offset temperature may be compared
+with another one of the same unit, have a temperature difference added to it, or be
+subtracted from another one (the result is a difference and can then be multiplied
+freely); multiplying, dividing, raising it to a power or passing it to a function is
+refused, because the result would depend on where the scale's zero is. Empirical
+formulas written for a temperature in degC (such as the density of water) are declared
+``empirical = true``: they are evaluated on the numbers in the declared units.
+A derivative with respect to a degC variable has the unit ``1/delta_degC`` (= 1/K).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import pint
+
+from tgds.exceptions import TheoryError
+
+__all__ = ["ureg", "parse_unit", "UnitInfo", "dimension_text", "conversion_factor"]
+
+#: The unit registry shared by every tgds object. Never modified after import.
+ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=False)
+
+
+@dataclass(frozen=True)
+class UnitInfo:
+    """The unit of a value: a multiplicative pint unit and whether it is an offset temperature."""
+
+    unit: pint.Unit
+    offset: bool = False
+
+    @property
+    def dimensionless(self) -> bool:
+        return not self.offset and self.unit.dimensionless
+
+    def describe(self) -> str:
+        return dimension_text(self.unit) + (" (offset temperature)" if self.offset else "")
+
+
+def dimension_text(unit: pint.Unit) -> str:
+    """The dimension of ``unit`` as text, e.g. ``[length] / [time]`` or ``dimensionless``."""
+    dim = unit.dimensionality
+    return "dimensionless" if not dim else str(dim)
+
+
+@lru_cache(maxsize=512)
+def parse_unit(text: object, owner: str = "unit") -> UnitInfo:
+    """Parse a unit string such as ``"m/s"``, ``"kg/m^3"``, ``"degC"`` or ``"1"``.
+
+    Raises
+    ------
+    TheoryError
+        If ``text`` is not a string or pint does not know the unit.
+    """
+    if not isinstance(text, str):
+        raise TheoryError(
+            f"{owner} must be a unit string such as 'm/s' or '1'; got {type(text).__name__} {text!r:.60}."
+        )
+    cleaned = text.strip()
+    if cleaned in ("", "1", "dimensionless"):
+        return UnitInfo(ureg.dimensionless)
+    if len(cleaned) > 100:
+        raise TheoryError(
+            f"{owner} {text[:40]!r}... is too long for a unit (at most 100 characters)."
+        )
+    try:
+        unit = ureg.Unit(cleaned)
+    except (
+        pint.errors.PintError,
+        AttributeError,
+        ValueError,
+        TypeError,
+        SyntaxError,
+        KeyError,
+        AssertionError,
+    ) as err:
+        raise TheoryError(
+            f"{owner} {text!r} is not a unit pint understands ({type(err).__name__}: {err})."
+        ) from None
+    try:
+        ureg.Quantity(1.0, unit) * ureg.Quantity(1.0, unit)
+        return UnitInfo(unit)
+    except pint.errors.OffsetUnitCalculusError:
+        pass
+    if len(unit._units) == 1 and next(iter(unit._units.values())) == 1:
+        delta = (ureg.Quantity(2.0, unit) - ureg.Quantity(1.0, unit)).units
+        return UnitInfo(delta, offset=True)
+    raise TheoryError(
+        f"{owner} {text!r} combines an offset temperature with other units; use kelvin "
+        "(e.g. 'J/K') or a temperature difference ('delta_degC')."
+    )
+
+
+def conversion_factor(source: pint.Unit, target: pint.Unit) -> float:
+    """The number that converts a magnitude in ``source`` to one in ``target``."""
+    return float(ureg.Quantity(1.0, source).to(target).magnitude)

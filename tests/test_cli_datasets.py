@@ -1,0 +1,130 @@
+"""The command line and the bundled datasets/theories."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from tgds.cli import app
+from tgds.datasets import (
+    bundled_path,
+    load_lotka_volterra,
+    load_theory,
+    make_lotka_volterra,
+    read_table,
+)
+from tgds.exceptions import DataError
+
+runner = CliRunner()
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def test_bundled_records_are_regenerated_by_the_simulator():
+    bundled = load_lotka_volterra()
+    fresh = make_lotka_volterra()
+    pd.testing.assert_frame_equal(bundled, fresh, check_dtype=False)
+
+
+def test_simulator_conserves_the_lotka_volterra_invariant():
+    # V = delta*u - gamma*log(u) + beta*v - alpha*log(v) is constant along exact solutions
+    a, b, g, d = 0.55, 0.028, 0.80, 0.024
+    df = make_lotka_volterra(noise=0.0, missing=0.0, alpha=a, beta=b, gamma=g, delta=d)
+    u, v = df["Hare"].to_numpy(), df["Lynx"].to_numpy()
+    invariant = d * u - g * np.log(u) + b * v - a * np.log(v)
+    assert df.loc[0, "Hare"] == pytest.approx(33.0) and df.loc[0, "Lynx"] == pytest.approx(6.2)
+    # values are rounded to 0.01: the invariant may move by about 1e-3, a wrong ODE by far more
+    assert np.ptp(invariant) < 2e-3
+    wrong = make_lotka_volterra(noise=0.0, missing=0.0, alpha=a, beta=b, gamma=g, delta=2 * d)
+    u2, v2 = wrong["Hare"].to_numpy(), wrong["Lynx"].to_numpy()
+    assert np.ptp(d * u2 - g * np.log(u2) + b * v2 - a * np.log(v2)) > 0.1
+
+
+@pytest.mark.parametrize("kwargs", [{"n_years": 1}, {"noise": -0.1}, {"missing": 1.0}])
+def test_simulator_rejects_bad_arguments(kwargs):
+    with pytest.raises(DataError):
+        make_lotka_volterra(**kwargs)
+
+
+@pytest.mark.parametrize("name", ["lake", "burgers", "lotka_volterra"])
+def test_examples_are_the_bundled_theories(name):
+    assert (EXAMPLES / f"{name}.toml").resolve() == bundled_path(f"{name}.toml").resolve()
+    assert load_theory(name).name == name
+
+
+def test_unknown_bundled_names():
+    with pytest.raises(DataError, match="choose one of"):
+        load_theory("ocean")
+    with pytest.raises(DataError, match="bundled files"):
+        bundled_path("nothing.csv")
+
+
+def test_read_table_errors(tmp_path):
+    with pytest.raises(DataError, match="does not exist"):
+        read_table(tmp_path / "missing.csv")
+    odd = tmp_path / "data.xlsx"
+    odd.write_text("x")
+    with pytest.raises(DataError, match="unknown type '.xlsx'"):
+        read_table(odd)
+
+
+def test_read_table_skips_comment_lines(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("# source\n# downloaded\nYear, Lynx, Hare\n1900, 4.0, 30.0\n")
+    df = read_table(path)
+    assert list(df.columns) == ["Year", "Lynx", "Hare"]
+    assert df.loc[0, "Hare"] == 30.0
+
+
+def test_demo_prints_a_data_check_report():
+    result = runner.invoke(app, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert "Theory 'lotka_volterra'" in result.output
+    assert "Data check against theory 'lotka_volterra': 21 rows" in result.output
+    assert "missing (NaN)" in result.output
+
+
+def _write(tmp_path, df):
+    path = tmp_path / "data.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+def test_check_exit_codes(tmp_path):
+    theory = EXAMPLES / "lotka_volterra.toml"
+    good = _write(
+        tmp_path, pd.DataFrame({"Year": [1900, 1901], "Hare": [1.0, 2.0], "Lynx": [3.0, 1.0]})
+    )
+    assert runner.invoke(app, ["check", str(theory), str(good), "--strict"]).exit_code == 0
+    bad = _write(
+        tmp_path, pd.DataFrame({"Year": [1900, 1901], "Hare": [-1.0, 2.0], "Lynx": [3.0, 1.0]})
+    )
+    result = runner.invoke(app, ["check", str(theory), str(bad)])
+    assert result.exit_code == 0 and "outside the physical bounds of 'Hare'" in result.output
+    assert runner.invoke(app, ["check", str(theory), str(bad), "--strict"]).exit_code == 1
+    as_json = runner.invoke(app, ["check", str(theory), str(bad), "--json"])
+    records = json.loads(as_json.output)
+    assert records[0]["column"] == "Hare" and records[0]["kind"] == "out_of_bounds"
+
+
+def test_check_bad_input_exits_2(tmp_path):
+    bad_theory = tmp_path / "t.toml"
+    bad_theory.write_text("[variables.x]\nunit = 'furlongz'\n")
+    data = _write(tmp_path, pd.DataFrame({"x": [1.0]}))
+    result = runner.invoke(app, ["check", str(bad_theory), str(data)])
+    assert result.exit_code == 2
+    assert "furlongz" in result.output
+    result = runner.invoke(
+        app, ["check", str(EXAMPLES / "burgers.toml"), str(tmp_path / "none.csv")]
+    )
+    assert result.exit_code == 2 and "does not exist" in result.output
+
+
+def test_theory_command_and_version():
+    result = runner.invoke(app, ["theory", str(EXAMPLES / "burgers.toml")])
+    assert result.exit_code == 0 and "D(u, t) + u*D(u, x) == nu*D(u, x, 2)" in result.output
+    assert runner.invoke(app, ["--version"]).output.startswith("tgds ")
