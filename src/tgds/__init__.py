@@ -24,6 +24,9 @@ from tgds.theory import (
 
 __version__ = "0.1.0"
 
+from tgds._persist import load, save  # noqa: E402 - needs the names above
+from tgds.models import TheoryGuidedClassifier, TheoryGuidedRegressor  # noqa: E402
+
 __all__ = [
     "Bounds",
     "DataError",
@@ -38,9 +41,13 @@ __all__ = [
     "Shape",
     "TgdsError",
     "Theory",
+    "TheoryGuidedClassifier",
+    "TheoryGuidedRegressor",
     "TheoryError",
     "UnitError",
     "Variable",
     "__version__",
     "check_data",
+    "load",
+    "save",
 ]

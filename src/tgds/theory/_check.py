@@ -209,7 +209,7 @@ def check_data(theory: Theory, data: Any, *, strict: bool = False) -> DataReport
         issues.extend(found)
         if values is not None:
             numeric[var.name] = values
-    issues.extend(_check_constraint_bounds(theory, numeric))
+    issues.extend(_check_constraint_bounds(theory, numeric, frame.n_rows))
     known = {v.name for v in theory.variables}
     report = DataReport(
         theory_name=theory.name,
@@ -286,7 +286,11 @@ def _check_column(frame: Any, var: Any) -> tuple[ColumnSummary, list[DataIssue],
             )
         )
     if var.bounds is not None:
-        issues.extend(_bounds_issue(name, values, var.bounds, f"the physical bounds of {name!r}"))
+        issues.extend(
+            _bounds_issue(
+                name, np.where(inf, np.nan, values), var.bounds, f"the physical bounds of {name!r}"
+            )
+        )
     if finite.size > 1 and np.all(finite == finite[0]):
         issues.append(
             DataIssue(
@@ -324,7 +328,9 @@ def _bounds_issue(
     return [DataIssue(name, "out_of_bounds", "error", message, n, _examples(rows, values))]
 
 
-def _check_constraint_bounds(theory: Theory, numeric: dict[str, np.ndarray]) -> list[DataIssue]:
+def _check_constraint_bounds(
+    theory: Theory, numeric: dict[str, np.ndarray], n_rows: int
+) -> list[DataIssue]:
     """Bounds constraints with explicit limits, on variables and on computable relations."""
     issues = []
     params = theory.parameter_values()
@@ -343,7 +349,9 @@ def _check_constraint_bounds(theory: Theory, numeric: dict[str, np.ndarray]) -> 
             if not needed <= set(numeric) | set(params):
                 continue  # the relation needs a column the data do not have (e.g. a prediction)
             with np.errstate(all="ignore"):
-                values = np.asarray(expr.evaluate({**params, **numeric}), dtype=float)
+                values = np.broadcast_to(
+                    np.asarray(expr.evaluate({**params, **numeric}), dtype=float), (n_rows,)
+                )
         else:
             continue
         issues.extend(_bounds_issue(c.quantity, values, limits, f"the constraint '{c.label}'"))

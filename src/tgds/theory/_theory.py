@@ -29,6 +29,12 @@ from tgds.theory._variables import Parameter, Variable
 __all__ = ["Theory"]
 
 _DIMENSIONLESS = UnitInfo(ureg.dimensionless)
+_KIND_WORDS = {
+    "input": "an input",
+    "field": "a target variable",
+    "other": "a group variable",
+    "relation": "a relation",
+}
 _KIND_OF_ROLE = {"input": "input", "time": "input", "target": "field", "group": "other"}
 
 
@@ -270,7 +276,7 @@ class Theory:
         while pending:
             ready = [r for r in pending.values() if not (r.expression.names & set(pending))]
             if not ready:
-                cycle = ", ".join(sorted(pending))
+                cycle = ", ".join(sorted(_on_cycle(pending)))
                 raise TheoryError(
                     f"relations {cycle} refer to each other in a cycle; a relation cannot depend on itself."
                 )
@@ -302,11 +308,11 @@ class Theory:
             kind = env[name].kind
             if role == "input" and kind != "input":
                 raise TheoryError(
-                    f"{owner}: {name!r} must be an input variable (role 'input' or 'time'); it is a {kind}."
+                    f"{owner}: {name!r} must be an input variable (role 'input' or 'time'); it is {_KIND_WORDS[kind]}."
                 )
             if role == "group" and kind not in ("input", "other"):
                 raise TheoryError(
-                    f"{owner}: {name!r} must be a grouping or input variable; it is a {kind}."
+                    f"{owner}: {name!r} must be a grouping or input variable; it is {_KIND_WORDS[kind]}."
                 )
             if role == "quantity" and kind == "other":
                 raise TheoryError(
@@ -344,7 +350,12 @@ class Theory:
         seen: dict[tuple, str] = {}
         for c in self.constraints:
             if isinstance(c, Monotonic | Shape):
-                key = (type(c), c.quantity, c.wrt, c.within)
+                key = (
+                    type(c),
+                    c.quantity,
+                    c.wrt,
+                    None if c.within is None else frozenset(c.within),
+                )
                 value = c.direction if isinstance(c, Monotonic) else c.curvature
                 if seen.get(key, value) != value:
                     raise TheoryError(
@@ -456,3 +467,21 @@ def _convert(built: Built, want: UnitInfo, owner: str) -> Built:
     factor = conversion_factor(have.unit, want.unit)
     expr = built.expr if factor == 1.0 else built.expr * sympy.Float(factor)
     return Built(expr, want, built.derivatives)
+
+
+def _on_cycle(pending: dict[str, Relation]) -> list[str]:
+    """The relations among ``pending`` that depend on themselves (directly or not)."""
+    deps = {n: r.expression.names & set(pending) for n, r in pending.items()}
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, stack = set(), list(deps[start])
+        while stack:
+            n = stack.pop()
+            if n == goal:
+                return True
+            if n not in seen:
+                seen.add(n)
+                stack.extend(deps[n])
+        return False
+
+    return [n for n in pending if reaches(n, n)]

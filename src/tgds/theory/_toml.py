@@ -62,7 +62,7 @@ class _Source:
         self.label = label
 
     def line_of(self, header: str, nth: int = 0) -> int | None:
-        pattern = re.compile(r"^\s*" + re.escape(header) + r"\s*(#.*)?$", re.MULTILINE)
+        pattern = re.compile(r"^[ \t]*" + re.escape(header) + r"[ \t]*(#.*)?$", re.MULTILINE)
         matches = list(pattern.finditer(self.text))
         if len(matches) > nth:
             return self.text.count("\n", 0, matches[nth].start()) + 1
@@ -75,7 +75,9 @@ class _Source:
 
 def _read(source: str | Path) -> _Source:
     if isinstance(source, Path) or (
-        isinstance(source, str) and "\n" not in source and source.strip().endswith(".toml")
+        isinstance(source, str)
+        and "\n" not in source
+        and (source.strip().lower().endswith(".toml") or Path(source).is_file())
     ):
         path = Path(source)
         try:
@@ -189,7 +191,7 @@ def _relations(src: _Source, section: object) -> list[Relation]:
 
 
 def _key_line(src: _Source, key: str) -> int | None:
-    match = re.search(r"^\s*" + re.escape(key) + r"\s*=", src.text, re.MULTILINE)
+    match = re.search(r"^[ \t]*" + re.escape(key) + r"[ \t]*=", src.text, re.MULTILINE)
     return src.text.count("\n", 0, match.start()) + 1 if match else None
 
 

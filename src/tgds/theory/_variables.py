@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keyword
 import math
 from dataclasses import dataclass, field
 
@@ -35,6 +36,10 @@ def check_name(name: object, owner: str) -> str:
     if name.startswith("_") or len(name) > MAX_NAME_LENGTH:
         raise TheoryError(
             f"{owner} name {name!r} must not start with '_' and has at most {MAX_NAME_LENGTH} characters."
+        )
+    if keyword.iskeyword(name):
+        raise TheoryError(
+            f"{owner} name {name!r} is a Python keyword and cannot be used in expressions; choose another name."
         )
     if name in RESERVED_NAMES:
         raise TheoryError(

@@ -1,6 +1,15 @@
-"""Small shared helpers: atomic file writes and a uniform view of pandas/polars frames."""
+"""Small shared helpers: atomic file writes, a safe container format, a view of data frames."""
 
+from tgds.utils._container import read_container, read_container_meta, write_container
 from tgds.utils._frame import FrameView, as_frame
 from tgds.utils._io import atomic_write_bytes, atomic_write_text
 
-__all__ = ["FrameView", "as_frame", "atomic_write_bytes", "atomic_write_text"]
+__all__ = [
+    "FrameView",
+    "as_frame",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "read_container",
+    "read_container_meta",
+    "write_container",
+]

@@ -1,0 +1,126 @@
+"""Declarative validation of estimator parameters, with scikit-learn style messages.
+
+Each estimator lists its rules in ``_parameter_rules`` (name -> rule) and calls
+:func:`validate_params` at the start of ``fit``; ``__init__`` only stores arguments.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tgds.exceptions import TgdsError
+
+__all__ = [
+    "Rule",
+    "validate_params",
+    "Int",
+    "Real",
+    "OneOf",
+    "Instance",
+    "Boolean",
+    "Widths",
+    "Optional",
+    "any_of",
+    "InvalidParameterError",
+]
+
+
+class InvalidParameterError(TgdsError, ValueError):
+    """An estimator parameter has a wrong type or value."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A check ``test(value) -> bool`` and the words for what it accepts."""
+
+    test: Callable[[Any], bool]
+    words: str
+
+
+def Int(low: int | None = None, high: int | None = None) -> Rule:  # noqa: N802 - reads like a type
+    def test(v: Any) -> bool:
+        return (
+            isinstance(v, numbers.Integral)
+            and not isinstance(v, bool)
+            and (low is None or v >= low)
+            and (high is None or v <= high)
+        )
+
+    bounds = " and ".join(
+        s
+        for s in (f">= {low}" if low is not None else "", f"<= {high}" if high is not None else "")
+        if s
+    )
+    return Rule(test, f"an int {bounds}".strip())
+
+
+def Real(low: float | None = None, high: float | None = None, low_open: bool = False) -> Rule:  # noqa: N802
+    def test(v: Any) -> bool:
+        if not isinstance(v, numbers.Real) or isinstance(v, bool) or v != v:
+            return False
+        if low is not None and (v <= low if low_open else v < low):
+            return False
+        return high is None or v <= high
+
+    op = ">" if low_open else ">="
+    bounds = " and ".join(
+        s
+        for s in (
+            f"{op} {low}" if low is not None else "",
+            f"<= {high}" if high is not None else "",
+        )
+        if s
+    )
+    return Rule(test, f"a float {bounds}".strip())
+
+
+def OneOf(*values: Any) -> Rule:  # noqa: N802
+    return Rule(
+        lambda v: any(v == x and type(v) is type(x) for x in values),
+        "one of " + ", ".join(map(repr, values)),
+    )
+
+
+def Instance(*types: type, words: str | None = None) -> Rule:  # noqa: N802
+    return Rule(
+        lambda v: isinstance(v, types),
+        words or "an instance of " + " or ".join(t.__name__ for t in types),
+    )
+
+
+Boolean = Rule(lambda v: isinstance(v, bool), "a bool")
+
+
+def Widths() -> Rule:  # noqa: N802
+    def test(v: Any) -> bool:
+        return (
+            isinstance(v, list | tuple)
+            and len(v) >= 1
+            and all(
+                isinstance(w, numbers.Integral) and not isinstance(w, bool) and w >= 1 for w in v
+            )
+        )
+
+    return Rule(test, "a non-empty tuple of positive ints, e.g. (64, 64)")
+
+
+def Optional(rule: Rule) -> Rule:  # noqa: N802
+    return Rule(lambda v: v is None or rule.test(v), f"{rule.words} or None")
+
+
+def any_of(*rules: Rule) -> Rule:
+    return Rule(lambda v: any(r.test(v) for r in rules), " or ".join(r.words for r in rules))
+
+
+def validate_params(estimator: Any, rules: dict[str, Rule]) -> None:
+    """Raise :class:`InvalidParameterError` for the first parameter that breaks its rule."""
+    owner = type(estimator).__name__
+    for name, rule in rules.items():
+        value = getattr(estimator, name)
+        if not rule.test(value):
+            raise InvalidParameterError(
+                f"The {name!r} parameter of {owner} must be {rule.words}. Got {value!r:.80} instead."
+            )

@@ -1,0 +1,842 @@
+"""Theory-guided neural estimators: ``TheoryGuidedRegressor`` and ``TheoryGuidedClassifier``.
+
+A network trained by :func:`tgds.nn.train` on a data loss plus physics terms built
+from the theory's constraints, evaluated on the labeled points and on unlabeled points
+passed as ``X_unlabeled``. DataFrame columns bind to theory variables; without a
+theory the estimators are plain networks on arrays (and pass scikit-learn's checks).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from tgds._validation import (
+    Boolean,
+    Instance,
+    Int,
+    OneOf,
+    Optional,
+    Real,
+    Rule,
+    Widths,
+    any_of,
+    validate_params,
+)
+from tgds.exceptions import DataError, TheoryError
+from tgds.nn import (
+    ACTIVATIONS,
+    AbstractWeighting,
+    FixedWeights,
+    LossTerm,
+    TermContext,
+    TrainingError,
+    TrainSettings,
+    build_physics_terms,
+    make_network,
+    train,
+    trainable_filter,
+)
+from tgds.theory import Bounds, Equation, Monotonic, Theory
+from tgds.utils import as_frame
+
+__all__ = ["TheoryGuidedRegressor", "TheoryGuidedClassifier"]
+
+_PARAMETER_RULES: dict[str, Rule] = {
+    "theory": Optional(Instance(Theory)),
+    "inputs": Optional(Instance(list, tuple, words="a list of column names")),
+    "targets": Optional(Instance(list, tuple, str, words="a column name or a list of names")),
+    "hidden": Widths(),
+    "activation": OneOf(*ACTIVATIONS),
+    "fourier_features": Int(0),
+    "fourier_scale": Real(0, low_open=True),
+    "skip_connection": Boolean,
+    "physics": any_of(
+        OneOf("all"),
+        Instance(list, tuple, words="a list of constraint names"),
+        Rule(lambda v: v is None, "None"),
+    ),
+    "physics_weight": any_of(Real(0), Instance(dict, words="a dict constraint name -> weight")),
+    "weighting": Optional(Instance(AbstractWeighting, words="FixedWeights() or ReLoBRaLo()")),
+    "hard_bounds": Boolean,
+    "learning_rate": Real(0, low_open=True),
+    "weight_decay": Real(0),
+    "optimizer": Optional(Instance(optax.GradientTransformation, words="an optax optimizer")),
+    "epochs": Int(1),
+    "batch_size": Int(1),
+    "physics_batch_size": Int(1),
+    "clip_norm": Optional(Real(0, low_open=True)),
+    "validation_fraction": Real(0, 0.9),
+    "validation_split": OneOf("random", "last"),
+    "patience": Optional(Int(1)),
+    "random_state": Optional(Int(0)),
+    "verbose": Boolean,
+    "checkpoint_path": Optional(Instance(str, Path, words="a file path")),
+    "checkpoint_every": Int(1),
+}
+
+
+class _TheoryGuidedNetwork(BaseEstimator):
+    """Shared machinery of the regressor and the classifier."""
+
+    _parameter_rules = _PARAMETER_RULES
+
+    def __init__(
+        self,
+        *,
+        theory: Theory | None = None,
+        inputs: Sequence[str] | None = None,
+        targets: Sequence[str] | str | None = None,
+        hidden: tuple[int, ...] = (64, 64),
+        activation: str = "tanh",
+        fourier_features: int = 0,
+        fourier_scale: float = 1.0,
+        skip_connection: bool = False,
+        physics: str | Sequence[str] | None = "all",
+        physics_weight: float | dict[str, float] = 1.0,
+        weighting: AbstractWeighting | None = None,
+        hard_bounds: bool = False,
+        learning_rate: float = 1e-3,
+        weight_decay: float = 0.0,
+        optimizer: optax.GradientTransformation | None = None,
+        epochs: int = 300,
+        batch_size: int = 64,
+        physics_batch_size: int = 256,
+        clip_norm: float | None = 1.0,
+        validation_fraction: float = 0.1,
+        validation_split: str = "random",
+        patience: int | None = 50,
+        random_state: int | None = None,
+        verbose: bool = False,
+        checkpoint_path: str | Path | None = None,
+        checkpoint_every: int = 50,
+    ):
+        self.theory = theory
+        self.inputs = inputs
+        self.targets = targets
+        self.hidden = hidden
+        self.activation = activation
+        self.fourier_features = fourier_features
+        self.fourier_scale = fourier_scale
+        self.skip_connection = skip_connection
+        self.physics = physics
+        self.physics_weight = physics_weight
+        self.weighting = weighting
+        self.hard_bounds = hard_bounds
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.optimizer = optimizer
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.physics_batch_size = physics_batch_size
+        self.clip_norm = clip_norm
+        self.validation_fraction = validation_fraction
+        self.validation_split = validation_split
+        self.patience = patience
+        self.random_state = random_state
+        self.verbose = verbose
+        self.checkpoint_path = checkpoint_path
+        self.checkpoint_every = checkpoint_every
+
+    # -- columns and arrays -------------------------------------------------------------
+    def _resolve_columns(self, X: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        theory = self.theory
+        if theory is None:
+            return (), ()
+        frame = as_frame(X, "X")
+        features = tuple(self.inputs) if self.inputs is not None else theory.inputs
+        for f in features:
+            if f not in {v.name for v in theory.variables}:
+                raise DataError(
+                    f"input {f!r} is not a variable of the theory; variables: {[v.name for v in theory.variables]}."
+                )
+        missing = [f for f in features if f not in frame]
+        if missing:
+            raise DataError(
+                f"X lacks the input column(s) {missing}; it has {frame.columns}. "
+                "Pass inputs=[...] to choose the inputs the model uses."
+            )
+        targets = self.targets if self.targets is not None else theory.targets
+        targets = (targets,) if isinstance(targets, str) else tuple(targets)
+        if not targets:
+            raise TheoryError(
+                "the theory declares no target variable; pass targets=[...] or mark a variable role='target'."
+            )
+        for t in targets:
+            if t not in theory.targets:
+                raise DataError(
+                    f"target {t!r} is not a target variable of the theory; targets: {list(theory.targets)}."
+                )
+        return features, targets
+
+    def _feature_matrix(self, X: Any, features: tuple[str, ...], what: str = "X") -> np.ndarray:
+        if not features:
+            arr = (
+                np.asarray(X, dtype=float)
+                if not hasattr(X, "dtype") or X.dtype.kind in "biuf"
+                else None
+            )
+            if arr is None:
+                raise DataError(f"{what} must be numeric; got dtype {X.dtype}.")
+            if arr.ndim != 2:
+                raise DataError(
+                    f"{what} must be a 2-D array of shape (n_samples, n_features); got shape {arr.shape}."
+                )
+        else:
+            frame = as_frame(X, what)
+            arr = (
+                np.column_stack([frame.numeric(f) for f in features])
+                if len(frame.columns)
+                else np.empty((0, len(features)))
+            )
+        if arr.shape[0] == 0:
+            raise DataError(f"{what} has 0 samples; at least 1 is required.")
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            cols = sorted(
+                {
+                    (features[j] if features else f"column {j}")
+                    for j in np.flatnonzero(bad.any(axis=0))
+                }
+            )
+            raise DataError(
+                f"{what} contains NaN or infinite values in {cols} ({int(bad.sum())} values); remove or impute them."
+            )
+        return arr
+
+    def _target_matrix(self, X: Any, y: Any, targets: tuple[str, ...], n: int) -> np.ndarray:
+        if y is None:
+            if not targets:
+                raise DataError("y is required when the estimator has no theory.")
+            frame = as_frame(X, "X")
+            missing = [t for t in targets if t not in frame]
+            if missing:
+                raise DataError(f"y is None and X lacks the target column(s) {missing}.")
+            arr = np.column_stack([frame.numeric(t) for t in targets])
+        elif isinstance(y, pd.DataFrame) and targets:
+            missing = [t for t in targets if t not in y.columns]
+            if missing:
+                raise DataError(
+                    f"y lacks the target column(s) {missing}; it has {list(y.columns)}."
+                )
+            arr = y[list(targets)].to_numpy(dtype=float)
+        else:
+            arr = np.asarray(y, dtype=float)
+            arr = arr.reshape(-1, 1) if arr.ndim == 1 else arr
+        if arr.ndim != 2 or arr.shape[0] != n:
+            raise DataError(f"y must have one row per sample of X ({n}); got shape {np.shape(y)}.")
+        if targets and arr.shape[1] != len(targets):
+            raise DataError(
+                f"y has {arr.shape[1]} column(s) but the model has {len(targets)} target(s) {list(targets)}."
+            )
+        if not np.isfinite(arr).all():
+            raise DataError(
+                f"y contains {int((~np.isfinite(arr)).sum())} NaN or infinite values; remove those rows."
+            )
+        return arr
+
+    # -- physics ----------------------------------------------------------------------------
+    def _selected_constraints(self) -> list:
+        if self.theory is None or self.physics is None:
+            return []
+        constraints = list(self.theory.constraints)
+        if self.physics == "all":
+            return constraints
+        labels = {c.label: c for c in constraints}
+        unknown = [p for p in self.physics if p not in labels]
+        if unknown:
+            raise TheoryError(
+                f"physics names unknown constraint(s) {unknown}; the theory's constraints: {list(labels)}."
+            )
+        return [labels[p] for p in self.physics]
+
+    def _needed_columns(
+        self, constraints: list, features: tuple[str, ...], targets: tuple[str, ...]
+    ) -> tuple[str, ...]:
+        theory = self.theory
+        names: set[str] = set()
+        for c in constraints:
+            if isinstance(c, Equation):
+                names |= {s.name for s in theory.residual_of(c)[0].sympy.free_symbols}
+            quantity = getattr(c, "quantity", None)
+            if quantity and quantity in {r.name for r in theory.relations}:
+                names |= {s.name for s in theory.expression_of(quantity).sympy.free_symbols}
+        variables = {v.name for v in theory.variables}
+        return tuple(sorted((names & variables) - set(features) - set(targets)))
+
+    def _physics_points(
+        self, X: Any, X_unlabeled: Any, features: tuple, extras: tuple, groups: set[str]
+    ) -> tuple[dict, Any]:
+        frames = [as_frame(X, "X")] + (
+            [as_frame(X_unlabeled, "X_unlabeled")] if X_unlabeled is not None else []
+        )
+        xs, es, gs = [], [], []
+        for frame in frames:
+            xs.append(self._feature_matrix(frame, features, frame.what))
+            missing = [c for c in extras if c not in frame]
+            if missing:
+                raise DataError(
+                    f"{frame.what} lacks column(s) {missing}, which the physics terms need."
+                )
+            es.append(
+                np.column_stack([frame.numeric(c) for c in extras])
+                if extras
+                else np.zeros((frame.n_rows, 0))
+            )
+            gs.append({g: frame.values(g) for g in groups if g in frame})
+        points = {"x": np.concatenate(xs), "e": np.concatenate(es)}
+        group_values = {
+            g: np.concatenate([d[g] for d in gs]) for g in groups if all(g in d for d in gs)
+        }
+
+        def codes(within: tuple[str, ...]) -> np.ndarray | None:
+            if not all(g in group_values for g in within):
+                return None
+            keys = (
+                pd.MultiIndex.from_arrays([pd.Index(group_values[g]) for g in within])
+                if len(within) > 1
+                else pd.Index(group_values[within[0]])
+            )
+            return pd.factorize(keys)[0]
+
+        return points, codes
+
+    def _quantity_scales(
+        self, X: Any, Y: np.ndarray, targets: tuple[str, ...], features: tuple[str, ...]
+    ) -> dict[str, float]:
+        scales = {t: float(np.std(Y[:, k])) for k, t in enumerate(targets)}
+        if self.theory is None:
+            return scales
+        frame = as_frame(X, "X")
+        values = {
+            c: frame.numeric(c)
+            for c in frame.columns
+            if c in {v.name for v in self.theory.variables} and frame.is_numeric(c)
+        }
+        values.update({t: Y[:, k] for k, t in enumerate(targets)})
+        values.update(self.theory.parameter_values())
+        for r in self.theory.relations:
+            expr = self.theory.expression_of(r.name)
+            if {s.name for s in expr.sympy.free_symbols} <= set(values):
+                with np.errstate(all="ignore"):
+                    scales[r.name] = float(
+                        np.nanstd(np.asarray(expr.evaluate(values), dtype=float))
+                    )
+        return scales
+
+    # -- fitting ------------------------------------------------------------------------------
+    def _fit(
+        self, X: Any, Y: np.ndarray, X_unlabeled: Any, resume: bool, features: tuple, targets: tuple
+    ) -> None:
+        Xf = self._feature_matrix(X, features)
+        n = Xf.shape[0]
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(0, 2**31 - 1))
+        key = jax.random.PRNGKey(seed)
+        init_key, train_key = jax.random.split(key)
+        n_val = int(round(self.validation_fraction * n)) if n >= 10 else 0
+        order = rng.permutation(n) if self.validation_split == "random" else np.arange(n)[::-1]
+        val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
+        lower, upper = self._output_bounds(targets, Y.shape[1])
+        network = make_network(
+            Xf[train_idx],
+            self._scaling_targets(Y[train_idx]),
+            hidden=tuple(self.hidden),
+            activation=self.activation,
+            fourier_features=self.fourier_features,
+            fourier_scale=self.fourier_scale,
+            skip=self.skip_connection,
+            lower=lower,
+            upper=upper,
+            hard_bounds=self.hard_bounds and not self._is_classifier,
+            key=init_key,
+        )
+        data_term = LossTerm(
+            "data",
+            self._data_loss(network),
+            {"x": Xf[train_idx], "y": Y[train_idx]},
+            self.batch_size,
+        )
+        terms = [data_term] + self._physics_terms(X, X_unlabeled, Y, features, targets, network)
+        validate = None
+        if n_val:
+            vx, vy = jnp.asarray(Xf[val_idx]), jnp.asarray(Y[val_idx])
+            loss = self._data_loss(network)
+            validate = jax.jit(lambda model: loss(model, {"x": vx, "y": vy}))
+        optimizer = self.optimizer
+        if optimizer is None:
+            optimizer = (
+                optax.adamw(self.learning_rate, weight_decay=self.weight_decay)
+                if self.weight_decay
+                else optax.adam(self.learning_rate)
+            )
+        settings = TrainSettings(
+            optimizer=optimizer,
+            epochs=self.epochs,
+            clip_norm=self.clip_norm,
+            patience=self.patience,
+            weighting=self.weighting if self.weighting is not None else FixedWeights(),
+            checkpoint=Path(self.checkpoint_path) if self.checkpoint_path is not None else None,
+            checkpoint_every=self.checkpoint_every,
+            verbose=self.verbose,
+        )
+        fingerprint = self._fingerprint(Xf, Y, terms)
+        try:
+            result = train(
+                network,
+                terms,
+                settings,
+                train_key,
+                trainable=trainable_filter(network),
+                validate=validate,
+                resume=resume,
+                fingerprint=fingerprint,
+            )
+        except TrainingError as err:
+            self._store(err.result, features, targets, terms)
+            raise
+        self._store(result, features, targets, terms)
+
+    def _store(self, result: Any, features: tuple, targets: tuple, terms: list[LossTerm]) -> None:
+        self.model_ = result.model
+        self.history_ = {k: list(v) for k, v in result.history.items()}
+        self.best_epoch_ = result.best_epoch
+        self.n_epochs_ = result.epochs_run
+        self.stopped_early_ = result.stopped_early
+        self.fit_time_ = result.fit_time
+        self.features_ = features
+        self.targets_ = targets
+        self.loss_terms_ = tuple(t.name for t in terms)
+
+    def _physics_terms(self, X, X_unlabeled, Y, features, targets, network) -> list[LossTerm]:
+        constraints = self._selected_constraints()
+        self.skipped_physics_ = ()
+        if not constraints:
+            if X_unlabeled is not None and self.theory is None:
+                raise DataError("X_unlabeled is only used by physics terms, which need a theory.")
+            return []
+        if self._is_classifier and len(self.classes_) != 2:
+            raise TheoryError(
+                "physics terms on a classifier need a binary target (they constrain P(positive class))."
+            )
+        extras = self._needed_columns(constraints, features, targets)
+        groups = {g for c in constraints if isinstance(c, Monotonic) and c.within for g in c.within}
+        points, codes = self._physics_points(X, X_unlabeled, features, extras, groups)
+        ctx = TermContext(
+            theory=self.theory,
+            features=features,
+            targets=targets,
+            extras=extras,
+            params=self.theory.parameter_values(),
+            output=self._physics_output,
+            scales=self._quantity_scales(X, Y, targets, features)
+            if not self._is_classifier
+            else {},
+            feature_scales=[float(s) for s in np.asarray(network.x_scale)],
+        )
+        weights = (
+            self.physics_weight
+            if isinstance(self.physics_weight, dict)
+            else {"*": float(self.physics_weight)}
+        )
+        unknown = set(weights) - {"*"} - {c.label for c in constraints}
+        if unknown:
+            raise TheoryError(
+                f"physics_weight names unknown constraint(s) {sorted(unknown)}; known: {[c.label for c in constraints]}."
+            )
+        terms, skipped = _build_terms(
+            ctx, constraints, points, codes, weights, self.physics_batch_size
+        )
+        self.skipped_physics_ = tuple(skipped)
+        return terms
+
+    def _fingerprint(self, Xf: np.ndarray, Y: np.ndarray, terms: list[LossTerm]) -> str:
+        params = {
+            k: v
+            for k, v in self.get_params().items()
+            if k not in ("verbose", "checkpoint_path", "checkpoint_every")
+        }
+        h = hashlib.sha256(repr(sorted((k, repr(v)) for k, v in params.items())).encode())
+        for arr in (Xf, Y, *[a for t in terms for a in t.points.values()]):
+            h.update(np.ascontiguousarray(arr).tobytes())
+        return h.hexdigest()
+
+    # -- prediction ------------------------------------------------------------------------------
+    def _raw(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        if (
+            not self.features_
+            and hasattr(X, "shape")
+            and np.ndim(X) == 2
+            and np.shape(X)[1] != self.n_features_in_
+        ):
+            raise DataError(
+                f"X has {np.shape(X)[1]} features, but {type(self).__name__} is expecting {self.n_features_in_} features as input."
+            )
+        Xf = self._feature_matrix(X, self.features_)
+        if Xf.shape[1] != self.n_features_in_:
+            raise DataError(
+                f"X has {Xf.shape[1]} features, but {type(self).__name__} is expecting {self.n_features_in_} features as input."
+            )
+        return np.asarray(_batched(self.model_, jnp.asarray(Xf)), dtype=float)
+
+    # -- persistence ------------------------------------------------------------------------------
+    def _state_meta(self) -> dict[str, Any]:
+        check_is_fitted(self, "model_")
+        params = self.get_params()
+        if params["theory"] is not None:
+            params["theory"] = params["theory"].to_toml()
+        params["optimizer"] = None if params["optimizer"] is None else "custom"
+        w = params["weighting"]
+        params["weighting"] = None if w is None else {"kind": type(w).__name__, **w.__dict__}
+        params["checkpoint_path"] = (
+            None if params["checkpoint_path"] is None else str(params["checkpoint_path"])
+        )
+        params["hidden"] = list(params["hidden"])
+        for key in ("inputs", "targets", "physics"):
+            if isinstance(params[key], tuple):
+                params[key] = list(params[key])
+        fitted = {
+            "features_": list(self.features_),
+            "targets_": list(self.targets_),
+            "history_": self.history_,
+            "best_epoch_": self.best_epoch_,
+            "n_epochs_": self.n_epochs_,
+            "stopped_early_": self.stopped_early_,
+            "fit_time_": self.fit_time_,
+            "loss_terms_": list(self.loss_terms_),
+            "n_features_in_": int(self.n_features_in_),
+            "skipped_physics_": list(self.skipped_physics_),
+        }
+        if hasattr(self, "feature_names_in_"):
+            fitted["feature_names_in_"] = [str(c) for c in self.feature_names_in_]
+        if self._is_classifier:
+            fitted["classes_"] = self.classes_.tolist()
+        net = self.model_
+        shapes = {
+            "n_in": int(net.x_shift.shape[0]),
+            "n_out": int(net.y_shift.shape[0]),
+            "fourier": 0 if net.net.fourier is None else int(net.net.fourier.shape[1]),
+        }
+        return {"class": type(self).__name__, "params": params, "fitted": fitted, "shapes": shapes}
+
+    @classmethod
+    def _from_state(cls, meta: dict[str, Any], read_tree: Any) -> _TheoryGuidedNetwork:
+        from tgds.nn import ReLoBRaLo  # noqa: PLC0415
+
+        params = dict(meta["params"])
+        if params["theory"] is not None:
+            params["theory"] = Theory.from_toml(params["theory"])
+        params["optimizer"] = None
+        w = params["weighting"]
+        if w is not None:
+            kinds = {"FixedWeights": FixedWeights, "ReLoBRaLo": ReLoBRaLo}
+            if w.get("kind") not in kinds:
+                raise DataError(
+                    f"saved weighting {w.get('kind')!r} is unknown; expected one of {list(kinds)}."
+                )
+            params["weighting"] = kinds[w.pop("kind")](**w)
+        params["hidden"] = tuple(params["hidden"])
+        est = cls(**params)
+        shapes = meta["shapes"]
+        template = make_network(
+            np.zeros((2, shapes["n_in"])),
+            np.zeros((2, shapes["n_out"])),
+            hidden=est.hidden,
+            activation=est.activation,
+            fourier_features=shapes["fourier"],
+            fourier_scale=1.0,
+            skip=est.skip_connection,
+            lower=np.zeros(shapes["n_out"]),
+            upper=np.zeros(shapes["n_out"]),
+            hard_bounds=est.hard_bounds and not est._is_classifier,
+            key=jax.random.PRNGKey(0),
+        )
+        est.model_ = read_tree(template)
+        fitted = meta["fitted"]
+        for key, value in fitted.items():
+            setattr(est, key, value)
+        est.features_ = tuple(fitted["features_"])
+        est.targets_ = tuple(fitted["targets_"])
+        est.loss_terms_ = tuple(fitted["loss_terms_"])
+        est.skipped_physics_ = tuple(fitted["skipped_physics_"])
+        if "feature_names_in_" in fitted:
+            est.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
+        if "classes_" in fitted:
+            est.classes_ = np.asarray(fitted["classes_"])
+        return est
+
+    def _record_input_names(self, X: Any, features: tuple[str, ...]) -> None:
+        if features:
+            self.feature_names_in_ = np.asarray(features, dtype=object)
+            self.n_features_in_ = len(features)
+        else:
+            if hasattr(X, "columns") and all(isinstance(c, str) for c in X.columns):
+                self.feature_names_in_ = np.asarray(list(X.columns), dtype=object)
+            elif hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+            self.n_features_in_ = int(np.shape(X)[1]) if np.ndim(X) == 2 else 0
+
+
+def _build_terms(ctx, constraints, points, codes, weights, batch_size):
+    """Physics terms; a monotonic constraint's groups come from ``codes(within)``."""
+    terms, skipped = [], []
+    for c in constraints:
+        group_codes = codes(c.within) if isinstance(c, Monotonic) and c.within else None
+        t, s = build_physics_terms(ctx, [c], points, group_codes, weights, batch_size)
+        terms += t
+        skipped += s
+    return terms, skipped
+
+
+@eqx.filter_jit
+def _batched(model: Any, x: jax.Array) -> jax.Array:
+    return jax.vmap(model)(x)
+
+
+class TheoryGuidedRegressor(RegressorMixin, _TheoryGuidedNetwork):
+    """A neural regressor trained on data loss plus physics terms from a theory.
+
+    Parameters
+    ----------
+    theory : Theory, optional
+        Binds DataFrame columns to variables and supplies the physics terms. Without a
+        theory the model is a plain network on arrays.
+    inputs : list of str, optional
+        The input columns (default: the theory's inputs).
+    targets : str or list of str, optional
+        The target columns (default: the theory's targets). Several targets give a
+        multi-output model.
+    hidden, activation, fourier_features, fourier_scale, skip_connection
+        The network: hidden widths, activation (``tanh``, ``relu``, ``elu``, ``gelu``,
+        ``silu``, ``softplus``, ``sin``), random Fourier features of the inputs, and a
+        linear map from inputs to outputs added to the network's output.
+    physics : "all", list of str or None
+        Which constraints become loss terms (by name or description); ``None`` for none.
+    physics_weight : float or dict
+        Weight of every physics term, or per constraint name (``"*"`` for the rest).
+    weighting : FixedWeights or ReLoBRaLo, optional
+        How term weights evolve during training (default fixed).
+    hard_bounds : bool
+        Map the outputs into the target variables' bounds with an output transform.
+    learning_rate, weight_decay, optimizer, epochs, batch_size, physics_batch_size, clip_norm
+        Training: Adam (AdamW with decoupled ``weight_decay`` when positive) with
+        ``learning_rate`` unless an Optax ``optimizer`` is given; gradients are clipped to
+        global norm ``clip_norm``.
+    validation_fraction, validation_split, patience
+        A fraction held out for early stopping (``"random"`` rows, or the ``"last"`` rows in
+        the order given, for time-ordered data); the best weights are restored.
+    random_state : int, optional
+        Makes initialisation, splits and batches reproducible.
+    verbose : bool
+        Show a progress bar.
+    checkpoint_path, checkpoint_every
+        Write an atomic checkpoint every ``checkpoint_every`` epochs; ``fit(..., resume=True)``
+        continues from it.
+
+    Attributes
+    ----------
+    model_ : PhysicalNetwork
+        The trained network (physical units in and out).
+    history_ : dict of lists
+        Per epoch: ``loss`` (weighted total), ``data``, each physics term, ``val_data``.
+    loss_terms_, skipped_physics_, best_epoch_, n_epochs_, fit_time_, features_, targets_
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from tgds.theory import Theory, Variable, Monotonic
+    >>> theory = Theory([Variable("x", "m"), Variable("y", "1", role="target")],
+    ...                 constraints=[Monotonic("y", wrt="x")])
+    >>> X = pd.DataFrame({"x": np.linspace(0, 1, 50)})
+    >>> model = TheoryGuidedRegressor(theory=theory, hidden=(16,), epochs=20, random_state=0)
+    >>> model.fit(X, np.sqrt(X["x"].to_numpy())).loss_terms_
+    ('data', 'monotonic:y increasing with x')
+    """
+
+    _is_classifier = False
+
+    def fit(
+        self, X: Any, y: Any = None, X_unlabeled: Any = None, *, resume: bool = False
+    ) -> TheoryGuidedRegressor:
+        """Fit to ``(X, y)``; physics terms are evaluated on ``X`` and ``X_unlabeled``.
+
+        ``y`` may be omitted when ``X`` holds the target columns. ``resume=True``
+        continues from ``checkpoint_path`` if a checkpoint of the same configuration exists.
+        """
+        validate_params(self, self._parameter_rules)
+        features, targets = self._resolve_columns(X)
+        Xf = self._feature_matrix(X, features)
+        Y = self._target_matrix(X, y, targets, Xf.shape[0])
+        self._record_input_names(X, features)
+        self._fit(X, Y, X_unlabeled, resume, features, targets)
+        return self
+
+    def _scaling_targets(self, Y: np.ndarray) -> np.ndarray:
+        return Y
+
+    def _output_bounds(self, targets: tuple[str, ...], n_out: int) -> tuple[np.ndarray, np.ndarray]:
+        lower, upper = np.full(n_out, -np.inf), np.full(n_out, np.inf)
+        if self.theory is not None:
+            for k, t in enumerate(targets):
+                bounds = self.theory.variable(t).bounds
+                for c in self.theory.constraints:
+                    if (
+                        isinstance(c, Bounds)
+                        and c.quantity == t
+                        and (c.lower is not None or c.upper is not None)
+                    ):
+                        lo = -np.inf if c.lower is None else c.lower
+                        hi = np.inf if c.upper is None else c.upper
+                        bounds = (max(lo, bounds[0]), min(hi, bounds[1])) if bounds else (lo, hi)
+                if bounds is not None:
+                    lower[k], upper[k] = bounds
+        return lower, upper
+
+    def _data_loss(self, network: Any):
+        scale = network.y_scale
+
+        def loss(model: Any, batch: dict) -> jax.Array:
+            pred = jax.vmap(model)(batch["x"])
+            return jnp.mean(((pred - batch["y"]) / scale) ** 2)
+
+        return loss
+
+    @staticmethod
+    def _physics_output(model: Any, x: jax.Array) -> jax.Array:
+        return model(x)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predictions in the targets' units: shape ``(n,)`` for one target, ``(n, k)`` for several."""
+        out = self._raw(X)
+        return out[:, 0] if out.shape[1] == 1 else out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.single_output = True
+        tags.target_tags.multi_output = True
+        return tags
+
+
+class TheoryGuidedClassifier(ClassifierMixin, _TheoryGuidedNetwork):
+    """A neural classifier trained on cross-entropy plus physics terms from a theory.
+
+    Takes the parameters of :class:`TheoryGuidedRegressor` (``hard_bounds`` does not
+    apply). Physics terms need a binary target; they constrain the probability of the
+    positive class (``classes_[1]``): ``Monotonic("label", wrt="x")`` says that this
+    probability rises with ``x``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.linspace(-2, 2, 40).reshape(-1, 1)
+    >>> clf = TheoryGuidedClassifier(hidden=(8,), epochs=50, random_state=0).fit(X, (X[:, 0] > 0).astype(int))
+    >>> clf.predict([[-1.5], [1.5]])
+    array([0, 1])
+    """
+
+    _is_classifier = True
+
+    def fit(
+        self, X: Any, y: Any = None, X_unlabeled: Any = None, *, resume: bool = False
+    ) -> TheoryGuidedClassifier:
+        """Fit to ``(X, y)``; see :meth:`TheoryGuidedRegressor.fit`."""
+        validate_params(self, self._parameter_rules)
+        features, targets = self._resolve_columns(X)
+        if len(targets) > 1:
+            raise DataError(f"a classifier has one target; got {list(targets)}.")
+        Xf = self._feature_matrix(X, features)
+        if y is None:
+            if not targets:
+                raise DataError("y is required when the estimator has no theory.")
+            y = as_frame(X, "X").values(targets[0])
+        labels = np.asarray(y)
+        if labels.ndim == 2 and labels.shape[1] == 1:
+            labels = labels[:, 0]
+        if labels.ndim != 1 or labels.shape[0] != Xf.shape[0]:
+            raise DataError(
+                f"y must be 1-D with one label per sample ({Xf.shape[0]}); got shape {np.shape(y)}."
+            )
+        if labels.dtype.kind == "f" and not np.isfinite(labels).all():
+            raise DataError("y contains NaN or infinite labels.")
+        self.classes_, encoded = np.unique(labels, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise DataError(
+                f"Classifier can't train when only one class is present: got only {self.classes_[0]!r}."
+            )
+        self._record_input_names(X, features)
+        Y = encoded.reshape(-1, 1).astype(float)
+        self._fit(X, Y, X_unlabeled, resume, features, targets)
+        return self
+
+    def _scaling_targets(self, Y: np.ndarray) -> np.ndarray:
+        # logits need no output scaling: two rows with mean 0 and standard deviation 1
+        out = 1 if len(self.classes_) == 2 else len(self.classes_)
+        return np.vstack([-np.ones(out), np.ones(out)])
+
+    def _output_bounds(self, targets: tuple[str, ...], n_out: int) -> tuple[np.ndarray, np.ndarray]:
+        out = 1 if len(self.classes_) == 2 else len(self.classes_)
+        return np.full(out, -np.inf), np.full(out, np.inf)
+
+    def _data_loss(self, network: Any):
+        binary = len(self.classes_) == 2
+
+        def loss(model: Any, batch: dict) -> jax.Array:
+            logits = jax.vmap(model.raw)(batch["x"])
+            labels = batch["y"][:, 0].astype(jnp.int32)
+            if binary:
+                return jnp.mean(
+                    optax.sigmoid_binary_cross_entropy(logits[:, 0], labels.astype(logits.dtype))
+                )
+            return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits, labels))
+
+        return loss
+
+    @staticmethod
+    def _physics_output(model: Any, x: jax.Array) -> jax.Array:
+        return jax.nn.sigmoid(model.raw(x))
+
+    def _logits(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        Xf = self._feature_matrix(X, self.features_)
+        if Xf.shape[1] != self.n_features_in_:
+            raise DataError(
+                f"X has {Xf.shape[1]} features, but {type(self).__name__} is expecting {self.n_features_in_} features as input."
+            )
+        return np.asarray(_batched_raw(self.model_, jnp.asarray(Xf)), dtype=float)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, columns in the order of ``classes_``."""
+        logits = self._logits(X)
+        if logits.shape[1] == 1:
+            p = 1.0 / (1.0 + np.exp(-logits[:, 0]))
+            return np.column_stack([1 - p, p])
+        z = logits - logits.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Logits: shape ``(n,)`` for two classes, ``(n, k)`` otherwise."""
+        logits = self._logits(X)
+        return logits[:, 0] if logits.shape[1] == 1 else logits
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The most probable class."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+@eqx.filter_jit
+def _batched_raw(model: Any, x: jax.Array) -> jax.Array:
+    return jax.vmap(model.raw)(x)

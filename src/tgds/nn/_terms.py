@@ -1,0 +1,311 @@
+"""Physics loss terms built from a theory's constraints.
+
+Each term is a pure function ``fn(model, batch) -> scalar`` (see :class:`LossTerm`)
+evaluated on its own points, which may be unlabeled. All quantities, derivatives and
+residuals are computed in physical units, through the model's physical-units wrapper.
+Inequalities (bounds, monotonicity, shape) use a hinge (``relu``) of the violation,
+as in PGNN's density-depth loss; equalities (equations, invariances) use the squared
+difference. A term on a quantity ``q`` is divided by the scale ``s_q`` of ``q`` in the
+training data (derivatives also by the input's scale), so that default weights of
+one are sensible for quantities of any unit; equation residuals are left in physical
+units (their natural scale is problem-specific: set the term's weight).
+
+``Interactions`` constraints do not apply to networks (they drive tree ensembles and
+group lasso) and are reported as skipped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from tgds.exceptions import TheoryError
+from tgds.nn._train import LossTerm
+from tgds.theory import (
+    AbstractConstraint,
+    Bounds,
+    Equation,
+    Interactions,
+    Invariance,
+    Monotonic,
+    Permutation,
+    Reflection,
+    Rotation,
+    Scaling,
+    Shape,
+    Theory,
+    Translation,
+    field_derivatives,
+)
+
+__all__ = ["TermContext", "build_physics_terms", "monotone_pairs"]
+
+PointFn = Callable[[object, jax.Array, jax.Array], jax.Array]
+
+
+@dataclass(frozen=True)
+class TermContext:
+    """What the term builders need to know.
+
+    ``output(model, x)`` gives the targets at one point of features ``x`` (probabilities
+    for a classifier). ``extras`` are the non-feature columns carried with the points.
+    ``scales`` maps quantity names (targets, relations) to their scale in the data;
+    ``feature_scales`` holds one scale per feature.
+    """
+
+    theory: Theory
+    features: tuple[str, ...]
+    targets: tuple[str, ...]
+    extras: tuple[str, ...]
+    params: Mapping[str, float]
+    output: Callable[[object, jax.Array], jax.Array]
+    scales: Mapping[str, float]
+    feature_scales: Sequence[float]
+
+    def quantity(self, name: str, owner: str) -> PointFn:
+        """``q(model, x, e)`` for a target or a relation at one point."""
+        if name in self.targets:
+            k = self.targets.index(name)
+            return lambda model, x, e: self.output(model, x)[k]
+        relation = self.theory.expression_of(name).to_jax()
+        getters = [self._source(n, owner, name) for n in relation.names]
+
+        def q(model: object, x: jax.Array, e: jax.Array) -> jax.Array:
+            y = self.output(model, x)
+            return relation({n: g(x, e, y) for n, g in zip(relation.names, getters, strict=True)})
+
+        return q
+
+    def _source(self, name: str, owner: str, quantity: str) -> Callable:
+        if name in self.targets:
+            k = self.targets.index(name)
+            return lambda x, e, y: y[k]
+        if name in self.features:
+            i = self.features.index(name)
+            return lambda x, e, y: x[i]
+        if name in self.extras:
+            j = self.extras.index(name)
+            return lambda x, e, y: e[j]
+        if name in self.params:
+            value = float(self.params[name])
+            return lambda x, e, y: value
+        raise TheoryError(
+            f"{owner}: {quantity!r} needs {name!r}, which is neither a feature, a target, a column of "
+            "the points nor a parameter with a value. Pass the column in X / X_unlabeled, or give the parameter a value."
+        )
+
+    def feature_index(self, name: str, owner: str) -> int:
+        if name not in self.features:
+            raise TheoryError(
+                f"{owner} differentiates with respect to {name!r}, which is not a model input; inputs: {list(self.features)}."
+            )
+        return self.features.index(name)
+
+    def scale(self, name: str) -> float:
+        s = self.scales.get(name, 1.0)
+        return s if math.isfinite(s) and s > 0 else 1.0
+
+
+def monotone_pairs(wrt: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Index pairs ``(i, j)`` of consecutive rows along ``wrt`` within each group, ``wrt_i < wrt_j``.
+
+    ``groups`` holds integer group codes. Rows are sorted by group, then ``wrt``; equal
+    ``wrt`` values in one group are not paired.
+
+    Examples
+    --------
+    >>> monotone_pairs(np.array([2.0, 0.0, 1.0, 0.0]), np.array([0, 0, 0, 1]))
+    array([[1, 2],
+           [2, 0]])
+    """
+    order = np.lexsort((wrt, groups))
+    g, w = groups[order], wrt[order]
+    keep = (g[1:] == g[:-1]) & (w[1:] > w[:-1])
+    return np.stack([order[:-1][keep], order[1:][keep]], axis=1)
+
+
+def _per_point(fn: PointFn, model: object, x: jax.Array, e: jax.Array) -> jax.Array:
+    return jax.vmap(lambda xi, ei: fn(model, xi, ei))(x, e)
+
+
+def _derivative(q: PointFn, i: int, order: int) -> PointFn:
+    def along(model: object, x: jax.Array, e: jax.Array) -> jax.Array:
+        def f(v: jax.Array) -> jax.Array:
+            return q(model, x.at[i].set(v), e)
+
+        g = f
+        for _ in range(order):
+            g = jax.grad(g)
+        return g(x[i])
+
+    return along
+
+
+def _sign(direction: str) -> float:
+    return 1.0 if direction in ("increasing", "convex") else -1.0
+
+
+def bounds_term(ctx: TermContext, c: Bounds) -> Callable:
+    owner = f"constraint {c.label!r}"
+    lo, hi = c.lower, c.upper
+    if lo is None and hi is None:
+        lo, hi = ctx.theory.variable(c.quantity).bounds
+    lo = -math.inf if lo is None else lo
+    hi = math.inf if hi is None else hi
+    q, s = ctx.quantity(c.quantity, owner), ctx.scale(c.quantity)
+
+    def fn(model: object, batch: dict) -> jax.Array:
+        v = _per_point(q, model, batch["x"], batch["e"])
+        return jnp.mean(jax.nn.relu(lo - v) + jax.nn.relu(v - hi)) / s
+
+    return fn
+
+
+def monotonic_pairs_term(ctx: TermContext, c: Monotonic) -> Callable:
+    q, s, sign = (
+        ctx.quantity(c.quantity, f"constraint {c.label!r}"),
+        ctx.scale(c.quantity),
+        _sign(c.direction),
+    )
+
+    def fn(model: object, batch: dict) -> jax.Array:
+        low = _per_point(q, model, batch["x1"], batch["e1"])
+        high = _per_point(q, model, batch["x2"], batch["e2"])
+        return jnp.mean(jax.nn.relu(sign * (low - high))) / s
+
+    return fn
+
+
+def derivative_sign_term(ctx: TermContext, c: Monotonic | Shape) -> Callable:
+    owner = f"constraint {c.label!r}"
+    i = ctx.feature_index(c.wrt, owner)
+    order = 1 if isinstance(c, Monotonic) else 2
+    sign = _sign(c.direction if isinstance(c, Monotonic) else c.curvature)
+    d = _derivative(ctx.quantity(c.quantity, owner), i, order)
+    norm = ctx.feature_scales[i] ** order / ctx.scale(c.quantity)
+
+    def fn(model: object, batch: dict) -> jax.Array:
+        return jnp.mean(jax.nn.relu(-sign * _per_point(d, model, batch["x"], batch["e"]))) * norm
+
+    return fn
+
+
+def equation_term(ctx: TermContext, c: Equation) -> Callable:
+    residual, specs = ctx.theory.residual_of(c)
+    compiled = residual.to_jax()
+    keys = {spec.key for spec in specs}
+    for spec in specs:
+        for w in spec.wrt:
+            ctx.feature_index(w, f"equation {c.label!r}")
+    getters = {
+        n: ctx._source(n, f"equation {c.label!r}", "the residual")
+        for n in compiled.names
+        if n not in keys
+    }
+
+    def fn(model: object, batch: dict) -> jax.Array:
+        fields = field_derivatives(
+            lambda x: ctx.output(model, x), specs, ctx.features, ctx.targets
+        )(batch["x"])
+        y = jnp.stack([fields[t] for t in ctx.targets], axis=-1)
+        values = {n: jax.vmap(g)(batch["x"], batch["e"], y) for n, g in getters.items()}
+        values.update({k: fields[k] for k in keys})
+        return jnp.mean(compiled(values) ** 2)
+
+    return fn
+
+
+def _transform(ctx: TermContext, t: object, owner: str) -> list[Callable[[jax.Array], jax.Array]]:
+    idx = [ctx.feature_index(v, owner) for v in t.variables]
+    if isinstance(t, Reflection):
+        return [lambda x: x.at[idx[0]].set(2 * t.about - x[idx[0]])]
+    if isinstance(t, Translation):
+        shift = jnp.asarray(t.shift)
+        return [lambda x: x.at[jnp.asarray(idx)].add(shift)]
+    if isinstance(t, Scaling):
+        return [lambda x: x.at[jnp.asarray(idx)].multiply(t.factor)]
+    if isinstance(t, Rotation):
+        c, s = math.cos(t.angle), math.sin(t.angle)
+        a, b = idx
+        return [lambda x: x.at[a].set(c * x[a] - s * x[b]).at[b].set(s * x[a] + c * x[b])]
+    if isinstance(t, Permutation):  # a transposition and a cycle generate every permutation
+        swap = list(idx)
+        swap[0], swap[1] = swap[1], swap[0]
+        cycle = idx[1:] + idx[:1]
+        return [lambda x, p=p: x.at[jnp.asarray(idx)].set(x[jnp.asarray(p)]) for p in (swap, cycle)]
+    raise TheoryError(f"{owner}: unknown transform {t!r}.")
+
+
+def invariance_term(ctx: TermContext, c: Invariance) -> Callable:
+    owner = f"constraint {c.label!r}"
+    name = c.quantity or ctx.targets[0]
+    q, s = ctx.quantity(name, owner), ctx.scale(name)
+    maps = _transform(ctx, c.transform, owner)
+    scale = c.output_scale
+
+    def fn(model: object, batch: dict) -> jax.Array:
+        base = _per_point(q, model, batch["x"], batch["e"])
+        total = 0.0
+        for m in maps:
+            moved = jax.vmap(lambda xi, ei, m=m: q(model, m(xi), ei))(batch["x"], batch["e"])
+            total = total + jnp.mean(((moved - scale * base) / s) ** 2)
+        return total / len(maps)
+
+    return fn
+
+
+def build_physics_terms(
+    ctx: TermContext,
+    constraints: Sequence[AbstractConstraint],
+    points: Mapping[str, np.ndarray],
+    group_codes: np.ndarray | None,
+    weights: Mapping[str, float],
+    batch_size: int,
+) -> tuple[list[LossTerm], list[str]]:
+    """One :class:`LossTerm` per applicable constraint, and notes on those skipped.
+
+    ``points`` holds ``"x"`` (features) and ``"e"`` (extras) for the physics points;
+    ``group_codes`` the integer codes of the ``within`` groups of monotonic constraints
+    (``None`` when the points carry no group columns).
+    """
+    terms, skipped = [], []
+    for c in constraints:
+        name = f"{c.kind}:{c.label}"
+        weight = float(weights.get(c.label, weights.get("*", 1.0)))
+        if isinstance(c, Interactions):
+            skipped.append(
+                f"{name}: interaction constraints apply to tree ensembles and group lasso, not networks"
+            )
+            continue
+        if isinstance(c, Monotonic) and c.within and group_codes is not None:
+            i = ctx.feature_index(c.wrt, f"constraint {c.label!r}")
+            pairs = monotone_pairs(np.asarray(points["x"][:, i]), group_codes)
+            if len(pairs) == 0:
+                skipped.append(f"{name}: no pairs of points differ in {c.wrt!r} within a group")
+                continue
+            pts = {
+                "x1": points["x"][pairs[:, 0]],
+                "e1": points["e"][pairs[:, 0]],
+                "x2": points["x"][pairs[:, 1]],
+                "e2": points["e"][pairs[:, 1]],
+            }
+            terms.append(LossTerm(name, monotonic_pairs_term(ctx, c), pts, batch_size, weight))
+            continue
+        if isinstance(c, Monotonic | Shape):
+            fn = derivative_sign_term(ctx, c)
+        elif isinstance(c, Bounds):
+            fn = bounds_term(ctx, c)
+        elif isinstance(c, Equation):
+            fn = equation_term(ctx, c)
+        elif isinstance(c, Invariance):
+            fn = invariance_term(ctx, c)
+        else:
+            skipped.append(f"{name}: not supported for networks")
+            continue
+        terms.append(LossTerm(name, fn, dict(points), batch_size, weight))
+    return terms, skipped

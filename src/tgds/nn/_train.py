@@ -1,0 +1,397 @@
+"""The one training loop of tgds.
+
+Every neural model (theory-guided regressors and classifiers, physics-informed PDE
+solvers) trains through :func:`train`: a weighted sum of loss terms, each a pure
+function of the model and a batch of its own points, minimised with an Optax optimizer.
+One epoch is a ``jax.lax.scan`` over minibatch steps, compiled once. The loop keeps
+a history of every term per epoch, restores the best weights on early stopping,
+writes atomic checkpoints that :func:`train` can resume from bit-for-bit, and stops
+with :class:`TrainingError` (keeping the last good weights) when a loss is not finite.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from tgds.exceptions import TgdsError
+from tgds.nn._weighting import AbstractWeighting, FixedWeights
+from tgds.utils import read_container, write_container
+
+__all__ = ["LossTerm", "TrainSettings", "TrainResult", "TrainingError", "train"]
+
+_CHECKPOINT_KIND = "checkpoint-1"
+
+
+class TrainingError(TgdsError, ArithmeticError):
+    """Training stopped because a loss term was not finite.
+
+    Attributes ``term``, ``epoch`` and ``result`` (a :class:`TrainResult` holding the
+    last good weights and the history up to the failure).
+    """
+
+    def __init__(self, message: str, term: str, epoch: int, result: TrainResult):
+        super().__init__(message)
+        self.term = term
+        self.epoch = epoch
+        self.result = result
+
+
+@dataclass(frozen=True)
+class LossTerm:
+    """One term of the loss.
+
+    Parameters
+    ----------
+    name : str
+        Its name in the history (``"data"``, ``"monotonic:density"``, ...).
+    fn : callable
+        ``fn(model, batch) -> scalar``: the term's mean over a batch. ``batch`` is a
+        dict with the same keys as ``points``, each cut to ``batch_size`` rows.
+    points : dict of name -> array
+        The term's points (or pairs), all with the same first dimension.
+    batch_size : int
+        Rows of ``points`` per step (capped at the number of rows).
+    weight : float
+        The user's weight of the term.
+    """
+
+    name: str
+    fn: Callable[[Any, dict[str, jax.Array]], jax.Array]
+    points: dict[str, np.ndarray]
+    batch_size: int
+    weight: float = 1.0
+
+    @property
+    def n_points(self) -> int:
+        return len(next(iter(self.points.values())))
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """How to train. ``optimizer`` is any Optax transformation (gradient clipping is added)."""
+
+    optimizer: optax.GradientTransformation
+    epochs: int
+    clip_norm: float | None = 1.0
+    patience: int | None = None
+    weighting: AbstractWeighting = field(default_factory=FixedWeights)
+    checkpoint: Path | None = None
+    checkpoint_every: int = 50
+    verbose: bool = False
+
+
+@dataclass
+class TrainResult:
+    """The outcome of :func:`train`."""
+
+    model: Any
+    history: dict[str, list[float]]
+    best_epoch: int
+    epochs_run: int
+    stopped_early: bool
+    fit_time: float
+
+
+def _batch_positions(n: int, batch: int, step: jax.Array, perm: jax.Array) -> jax.Array:
+    return perm[(step * batch + jnp.arange(batch)) % n]
+
+
+def _make_epoch(
+    terms: list[LossTerm],
+    optimizer: optax.GradientTransformation,
+    weighting: AbstractWeighting,
+    static: Any,
+):
+    sizes = [min(t.batch_size, t.n_points) for t in terms]
+    counts = [t.n_points for t in terms]
+    steps = max(1, counts[0] // sizes[0])
+    base = jnp.asarray([t.weight for t in terms], dtype=float)
+
+    def loss(trainable, batches, lambdas):
+        model = eqx.combine(trainable, static)
+        parts = jnp.stack([t.fn(model, b) for t, b in zip(terms, batches, strict=True)])
+        return jnp.sum(base * lambdas * parts), parts
+
+    grad_fn = jax.value_and_grad(loss, has_aux=True)
+
+    @jax.jit
+    def epoch(trainable, opt_state, wstate, key, points):
+        perm_keys = jax.random.split(key, len(terms) + 1)
+        perms = [jax.random.permutation(k, n) for k, n in zip(perm_keys[:-1], counts, strict=True)]
+        step_keys = jax.random.split(perm_keys[-1], steps)
+
+        def step(carry, inputs):
+            trainable, opt_state, wstate = carry
+            s, skey = inputs
+            batches = []
+            for pts, n, b, perm in zip(points, counts, sizes, perms, strict=True):
+                idx = _batch_positions(n, b, s, perm)
+                batches.append({k: v[idx] for k, v in pts.items()})
+            (total, parts), grads = grad_fn(trainable, batches, wstate["lambdas"])
+            updates, opt_state = optimizer.update(grads, opt_state, trainable)
+            trainable = eqx.apply_updates(trainable, updates)
+            wstate = weighting.update(wstate, parts, skey)
+            return (trainable, opt_state, wstate), (total, parts)
+
+        (trainable, opt_state, wstate), (totals, parts) = jax.lax.scan(
+            step, (trainable, opt_state, wstate), (jnp.arange(steps), step_keys)
+        )
+        return trainable, opt_state, wstate, jnp.mean(totals), jnp.mean(parts, axis=0)
+
+    return epoch
+
+
+def train(
+    model: Any,
+    terms: list[LossTerm],
+    settings: TrainSettings,
+    key: jax.Array,
+    *,
+    trainable: Any,
+    validate: Callable[[Any], float] | None = None,
+    resume: bool = False,
+    fingerprint: str = "",
+    callback: Callable[[int, dict[str, float]], None] | None = None,
+) -> TrainResult:
+    """Minimise ``sum_i weight_i * lambda_i * term_i`` over the leaves selected by ``trainable``.
+
+    Parameters
+    ----------
+    model : equinox.Module
+        The initial model (also the template for reading a checkpoint).
+    terms : list of LossTerm
+        The first term sets the number of steps per epoch (its rows // its batch size).
+    settings : TrainSettings
+    key : jax.random.PRNGKey
+        Epoch ``e`` uses ``fold_in(key, e)``, so a resumed run repeats an uninterrupted one.
+    trainable : pytree of bool
+        Which leaves of ``model`` are trained.
+    validate : callable, optional
+        ``validate(model) -> float`` after each epoch; enables early stopping with
+        ``settings.patience`` and restoring the best weights.
+    resume : bool
+        Continue from ``settings.checkpoint`` if it exists.
+    fingerprint : str
+        Identifies the configuration; a checkpoint with another fingerprint is refused.
+    callback : callable, optional
+        ``callback(epoch, record)`` after each epoch (e.g. to stop from outside).
+
+    Raises
+    ------
+    TrainingError
+        When a loss is NaN or infinite; ``err.result.model`` holds the last good weights.
+    """
+    if not terms:
+        raise TgdsError("train() needs at least one loss term.")
+    names = [t.name for t in terms]
+    if len(set(names)) != len(names):
+        raise TgdsError(f"loss term names must be unique; got {names}.")
+    for t in terms:
+        if t.n_points == 0:
+            raise TgdsError(f"loss term {t.name!r} has no points.")
+    optimizer = (
+        optax.chain(optax.clip_by_global_norm(settings.clip_norm), settings.optimizer)
+        if settings.clip_norm
+        else settings.optimizer
+    )
+    params, static = eqx.partition(model, trainable)
+    state = _State(
+        params=params,
+        opt_state=optimizer.init(params),
+        wstate=settings.weighting.init(len(terms)),
+        best=params,
+        history={},
+        epoch=0,
+        best_epoch=0,
+        best_val=math.inf,
+        bad_epochs=0,
+    )
+    if resume and settings.checkpoint is not None and Path(settings.checkpoint).is_file():
+        state = _load_checkpoint(Path(settings.checkpoint), state, fingerprint)
+    epoch_fn = _make_epoch(terms, optimizer, settings.weighting, static)
+    points = [{k: jnp.asarray(v) for k, v in t.points.items()} for t in terms]
+    adaptive = not isinstance(settings.weighting, FixedWeights)
+    start = time.perf_counter()
+    stopped_early = False
+    with _progress(settings.verbose, settings.epochs, state.epoch) as advance:
+        while state.epoch < settings.epochs:
+            e = state.epoch
+            new = epoch_fn(
+                state.params, state.opt_state, state.wstate, jax.random.fold_in(key, e), points
+            )
+            new_params, new_opt, new_w, total, parts = new
+            record = {"epoch": float(e + 1), "loss": float(total)}
+            record.update({n: float(p) for n, p in zip(names, np.asarray(parts), strict=True)})
+            if adaptive:
+                record.update(
+                    {
+                        f"lambda/{n}": float(w)
+                        for n, w in zip(names, np.asarray(new_w["lambdas"]), strict=True)
+                    }
+                )
+            _check_finite(record, names, e + 1, state, static, start)
+            state.params, state.opt_state, state.wstate = new_params, new_opt, new_w
+            state.epoch = e + 1
+            improved = True
+            if validate is not None:
+                val = float(validate(eqx.combine(state.params, static)))
+                record["val_data"] = val
+                improved = val < state.best_val
+                if improved:
+                    state.best_val, state.best_epoch, state.best, state.bad_epochs = (
+                        val,
+                        e + 1,
+                        state.params,
+                        0,
+                    )
+                else:
+                    state.bad_epochs += 1
+            else:
+                state.best, state.best_epoch = state.params, e + 1
+            for k, v in record.items():
+                state.history.setdefault(k, []).append(v)
+            advance(record)
+            if (
+                settings.patience is not None
+                and validate is not None
+                and state.bad_epochs >= settings.patience
+            ):
+                stopped_early = True
+            if settings.checkpoint is not None and (
+                state.epoch % settings.checkpoint_every == 0 or stopped_early
+            ):
+                _save_checkpoint(Path(settings.checkpoint), state, fingerprint)
+            if callback is not None:
+                callback(e + 1, record)
+            if stopped_early:
+                break
+    if settings.checkpoint is not None:
+        _save_checkpoint(Path(settings.checkpoint), state, fingerprint)
+    return TrainResult(
+        model=eqx.combine(state.best, static),
+        history=state.history,
+        best_epoch=state.best_epoch,
+        epochs_run=state.epoch,
+        stopped_early=stopped_early,
+        fit_time=time.perf_counter() - start,
+    )
+
+
+@dataclass
+class _State:
+    params: Any
+    opt_state: Any
+    wstate: dict
+    best: Any
+    history: dict[str, list[float]]
+    epoch: int
+    best_epoch: int
+    best_val: float
+    bad_epochs: int
+
+
+def _check_finite(
+    record: dict[str, float], names: list[str], epoch: int, state: _State, static: Any, start: float
+) -> None:
+    if all(math.isfinite(record[n]) for n in names) and math.isfinite(record["loss"]):
+        return
+    bad = next((n for n in names if not math.isfinite(record[n])), "loss")
+    result = TrainResult(
+        model=eqx.combine(state.params, static),
+        history=state.history,
+        best_epoch=state.best_epoch,
+        epochs_run=state.epoch,
+        stopped_early=True,
+        fit_time=time.perf_counter() - start,
+    )
+    raise TrainingError(
+        f"training stopped at epoch {epoch}: the loss term {bad!r} is {record[bad]} (not finite). "
+        f"The weights of epoch {state.epoch} (the last good ones) were kept. Common causes: a learning rate "
+        "that is too high, a physics term evaluated outside its domain (log or sqrt of a negative value), "
+        "or NaN in the data.",
+        term=bad,
+        epoch=epoch,
+        result=result,
+    )
+
+
+def _save_checkpoint(path: Path, state: _State, fingerprint: str) -> None:
+    meta = {
+        "fingerprint": fingerprint,
+        "epoch": state.epoch,
+        "best_epoch": state.best_epoch,
+        "best_val": state.best_val,
+        "bad_epochs": state.bad_epochs,
+        "history": state.history,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_container(
+        path, _CHECKPOINT_KIND, meta, (state.params, state.opt_state, state.wstate, state.best)
+    )
+
+
+def _load_checkpoint(path: Path, state: _State, fingerprint: str) -> _State:
+    like = (state.params, state.opt_state, state.wstate, state.best)
+    meta, (params, opt_state, wstate, best) = read_container(path, _CHECKPOINT_KIND, lambda _: like)
+    if meta.get("fingerprint") != fingerprint:
+        raise TgdsError(
+            f"checkpoint '{path}' was written by a different configuration or data; "
+            "delete it or fit with resume=False to start again."
+        )
+    return _State(
+        params=params,
+        opt_state=opt_state,
+        wstate=wstate,
+        best=best,
+        history={k: list(v) for k, v in meta["history"].items()},
+        epoch=int(meta["epoch"]),
+        best_epoch=int(meta["best_epoch"]),
+        best_val=float(meta["best_val"]),
+        bad_epochs=int(meta["bad_epochs"]),
+    )
+
+
+class _progress:
+    """A rich progress bar over epochs when ``verbose``; a no-op otherwise."""
+
+    def __init__(self, verbose: bool, total: int, done: int):
+        self.verbose, self.total, self.done = verbose, total, done
+        self._bar = None
+
+    def __enter__(self) -> Callable[[dict[str, float]], None]:
+        if not self.verbose:
+            return lambda record: None
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: PLC0415
+
+        self._bar = Progress(
+            TextColumn("training"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TextColumn("{task.fields[info]}"),
+            TimeElapsedColumn(),
+        )
+        self._bar.__enter__()
+        task = self._bar.add_task("train", total=self.total, completed=self.done, info="")
+
+        def advance(record: dict[str, float]) -> None:
+            info = f"loss {record['loss']:.4g}" + (
+                f"  val {record['val_data']:.4g}" if "val_data" in record else ""
+            )
+            self._bar.update(task, advance=1, info=info)
+
+        return advance
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)

@@ -1,0 +1,89 @@
+"""A safe file format for JAX pytrees with JSON metadata (models and checkpoints).
+
+Layout: a magic line naming the kind of content, an 8-byte big-endian length, that
+many bytes of UTF-8 JSON metadata, then the pytree's leaves as written by
+``equinox.tree_serialise_leaves`` (NumPy ``.npy`` records; read back with
+``allow_pickle=False``). Reading needs a *template* pytree of the same structure, which
+the caller rebuilds from the metadata, so nothing in the file can name code to run.
+Files are written atomically.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tgds.exceptions import DataError
+from tgds.utils._io import atomic_write_bytes
+
+__all__ = ["write_container", "read_container", "read_container_meta"]
+
+_PREFIX = b"TGDS:"
+
+
+def write_container(path: Path | str, kind: str, meta: dict[str, Any], tree: Any) -> Path:
+    """Write ``meta`` and the leaves of ``tree`` to ``path`` atomically."""
+    import equinox as eqx  # noqa: PLC0415
+
+    leaves = io.BytesIO()
+    eqx.tree_serialise_leaves(leaves, tree)
+    header = json.dumps(meta, allow_nan=True).encode("utf-8")
+    data = (
+        _PREFIX
+        + kind.encode("ascii")
+        + b"\n"
+        + struct.pack(">Q", len(header))
+        + header
+        + leaves.getvalue()
+    )
+    return atomic_write_bytes(path, data)
+
+
+def _split(path: Path | str, kind: str) -> tuple[dict[str, Any], bytes]:
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"file '{path}' does not exist.")
+    data = path.read_bytes()
+    magic = _PREFIX + kind.encode("ascii") + b"\n"
+    if not data.startswith(magic):
+        found = data[:40].split(b"\n")[0]
+        raise DataError(f"file '{path}' is not a tgds {kind} file (it starts with {found!r}).")
+    start = len(magic)
+    if len(data) < start + 8:
+        raise DataError(f"file '{path}' is truncated (no metadata length).")
+    (n,) = struct.unpack(">Q", data[start : start + 8])
+    if len(data) < start + 8 + n:
+        raise DataError(f"file '{path}' is truncated (metadata of {n} bytes announced).")
+    try:
+        meta = json.loads(data[start + 8 : start + 8 + n].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise DataError(f"file '{path}' has corrupt metadata: {err}.") from None
+    if not isinstance(meta, dict):
+        raise DataError(f"file '{path}' has corrupt metadata: expected a JSON object.")
+    return meta, data[start + 8 + n :]
+
+
+def read_container_meta(path: Path | str, kind: str) -> dict[str, Any]:
+    """Only the metadata of a container file."""
+    return _split(path, kind)[0]
+
+
+def read_container(
+    path: Path | str, kind: str, template: Callable[[dict[str, Any]], Any]
+) -> tuple[dict[str, Any], Any]:
+    """Read ``(meta, tree)``; ``template(meta)`` builds a pytree of the stored structure."""
+    import equinox as eqx  # noqa: PLC0415
+
+    meta, payload = _split(path, kind)
+    like = template(meta)
+    try:
+        tree = eqx.tree_deserialise_leaves(io.BytesIO(payload), like)
+    except (ValueError, OSError, EOFError, RuntimeError, TypeError) as err:
+        raise DataError(
+            f"file '{path}' does not match the structure its metadata describes: {err}"
+        ) from None
+    return meta, tree
