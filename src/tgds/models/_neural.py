@@ -16,12 +16,14 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import jax.tree_util as jtu
 import numpy as np
 import optax
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from tgds._validation import (
     Boolean,
@@ -182,39 +184,38 @@ class _TheoryGuidedNetwork(BaseEstimator):
         return features, targets
 
     def _feature_matrix(self, X: Any, features: tuple[str, ...], what: str = "X") -> np.ndarray:
-        if not features:
-            arr = (
-                np.asarray(X, dtype=float)
-                if not hasattr(X, "dtype") or X.dtype.kind in "biuf"
-                else None
-            )
-            if arr is None:
-                raise DataError(f"{what} must be numeric; got dtype {X.dtype}.")
-            if arr.ndim != 2:
-                raise DataError(
-                    f"{what} must be a 2-D array of shape (n_samples, n_features); got shape {arr.shape}."
-                )
-        else:
-            frame = as_frame(X, what)
-            arr = (
-                np.column_stack([frame.numeric(f) for f in features])
-                if len(frame.columns)
-                else np.empty((0, len(features)))
-            )
-        if arr.shape[0] == 0:
+        """The input columns ``features`` of a data frame, as a float64 matrix without NaN."""
+        frame = as_frame(X, what)
+        if frame.n_rows == 0:
             raise DataError(f"{what} has 0 samples; at least 1 is required.")
+        arr = np.column_stack([frame.numeric(f) for f in features])
         bad = ~np.isfinite(arr)
         if bad.any():
-            cols = sorted(
-                {
-                    (features[j] if features else f"column {j}")
-                    for j in np.flatnonzero(bad.any(axis=0))
-                }
-            )
+            cols = sorted({features[j] for j in np.flatnonzero(bad.any(axis=0))})
             raise DataError(
                 f"{what} contains NaN or infinite values in {cols} ({int(bad.sum())} values); remove or impute them."
             )
         return arr
+
+    def _validated_input(self, X: Any, y: Any = None, *, fit: bool, **kwargs: Any) -> Any:
+        """Features (and targets) of ``X``: bound by column name with a theory, else checked as arrays."""
+        if self.theory is not None:
+            features = self._resolve_columns(X)[0] if fit else self.features_
+            Xf = self._feature_matrix(X, features)
+            if fit:
+                self.feature_names_in_ = np.asarray(features, dtype=object)
+                self.n_features_in_ = len(features)
+            return Xf
+        if fit and y is None:
+            raise DataError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        try:
+            if not fit:
+                return validate_data(self, X, reset=False, dtype=np.float64)
+            return validate_data(self, X, y, dtype=np.float64, **kwargs)
+        except ValueError as err:
+            raise DataError(str(err)) from None
 
     def _target_matrix(self, X: Any, y: Any, targets: tuple[str, ...], n: int) -> np.ndarray:
         if y is None:
@@ -338,9 +339,15 @@ class _TheoryGuidedNetwork(BaseEstimator):
 
     # -- fitting ------------------------------------------------------------------------------
     def _fit(
-        self, X: Any, Y: np.ndarray, X_unlabeled: Any, resume: bool, features: tuple, targets: tuple
+        self,
+        X: Any,
+        Xf: np.ndarray,
+        Y: np.ndarray,
+        X_unlabeled: Any,
+        resume: bool,
+        features: tuple,
+        targets: tuple,
     ) -> None:
-        Xf = self._feature_matrix(X, features)
         n = Xf.shape[0]
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(0, 2**31 - 1))
@@ -474,23 +481,19 @@ class _TheoryGuidedNetwork(BaseEstimator):
         return h.hexdigest()
 
     # -- prediction ------------------------------------------------------------------------------
-    def _raw(self, X: Any) -> np.ndarray:
+    def _raw(self, X: Any, method: str = "__call__") -> np.ndarray:
+        """The network's outputs (``method="raw"``: before scaling, i.e. logits), in float64.
+
+        Predictions are computed in double precision, so that a row's prediction does not
+        depend on the other rows in the batch (float32 matrix products do).
+        """
         check_is_fitted(self, "model_")
-        if (
-            not self.features_
-            and hasattr(X, "shape")
-            and np.ndim(X) == 2
-            and np.shape(X)[1] != self.n_features_in_
-        ):
-            raise DataError(
-                f"X has {np.shape(X)[1]} features, but {type(self).__name__} is expecting {self.n_features_in_} features as input."
+        Xf = self._validated_input(X, fit=False)
+        with jax.enable_x64(True):
+            model = jtu.tree_map(
+                lambda a: jnp.asarray(a, jnp.float64) if eqx.is_inexact_array(a) else a, self.model_
             )
-        Xf = self._feature_matrix(X, self.features_)
-        if Xf.shape[1] != self.n_features_in_:
-            raise DataError(
-                f"X has {Xf.shape[1]} features, but {type(self).__name__} is expecting {self.n_features_in_} features as input."
-            )
-        return np.asarray(_batched(self.model_, jnp.asarray(Xf)), dtype=float)
+            return np.asarray(_batched(model, jnp.asarray(Xf, jnp.float64), method), dtype=float)
 
     # -- persistence ------------------------------------------------------------------------------
     def _state_meta(self) -> dict[str, Any]:
@@ -578,17 +581,6 @@ class _TheoryGuidedNetwork(BaseEstimator):
             est.classes_ = np.asarray(fitted["classes_"])
         return est
 
-    def _record_input_names(self, X: Any, features: tuple[str, ...]) -> None:
-        if features:
-            self.feature_names_in_ = np.asarray(features, dtype=object)
-            self.n_features_in_ = len(features)
-        else:
-            if hasattr(X, "columns") and all(isinstance(c, str) for c in X.columns):
-                self.feature_names_in_ = np.asarray(list(X.columns), dtype=object)
-            elif hasattr(self, "feature_names_in_"):
-                del self.feature_names_in_
-            self.n_features_in_ = int(np.shape(X)[1]) if np.ndim(X) == 2 else 0
-
 
 def _build_terms(ctx, constraints, points, codes, weights, batch_size):
     """Physics terms; a monotonic constraint's groups come from ``codes(within)``."""
@@ -602,8 +594,8 @@ def _build_terms(ctx, constraints, points, codes, weights, batch_size):
 
 
 @eqx.filter_jit
-def _batched(model: Any, x: jax.Array) -> jax.Array:
-    return jax.vmap(model)(x)
+def _batched(model: Any, x: jax.Array, method: str) -> jax.Array:
+    return jax.vmap(getattr(model, method))(x)
 
 
 class TheoryGuidedRegressor(RegressorMixin, _TheoryGuidedNetwork):
@@ -678,10 +670,13 @@ class TheoryGuidedRegressor(RegressorMixin, _TheoryGuidedNetwork):
         """
         validate_params(self, self._parameter_rules)
         features, targets = self._resolve_columns(X)
-        Xf = self._feature_matrix(X, features)
-        Y = self._target_matrix(X, y, targets, Xf.shape[0])
-        self._record_input_names(X, features)
-        self._fit(X, Y, X_unlabeled, resume, features, targets)
+        if self.theory is None:
+            Xf, yv = self._validated_input(X, y, fit=True, multi_output=True, y_numeric=True)
+            Y = yv.reshape(-1, 1) if yv.ndim == 1 else yv
+        else:
+            Xf = self._validated_input(X, fit=True)
+            Y = self._target_matrix(X, y, targets, Xf.shape[0])
+        self._fit(X, Xf, Y, X_unlabeled, resume, features, targets)
         return self
 
     def _scaling_targets(self, Y: np.ndarray) -> np.ndarray:
@@ -757,28 +752,27 @@ class TheoryGuidedClassifier(ClassifierMixin, _TheoryGuidedNetwork):
         features, targets = self._resolve_columns(X)
         if len(targets) > 1:
             raise DataError(f"a classifier has one target; got {list(targets)}.")
-        Xf = self._feature_matrix(X, features)
-        if y is None:
-            if not targets:
-                raise DataError("y is required when the estimator has no theory.")
-            y = as_frame(X, "X").values(targets[0])
-        labels = np.asarray(y)
-        if labels.ndim == 2 and labels.shape[1] == 1:
-            labels = labels[:, 0]
-        if labels.ndim != 1 or labels.shape[0] != Xf.shape[0]:
-            raise DataError(
-                f"y must be 1-D with one label per sample ({Xf.shape[0]}); got shape {np.shape(y)}."
-            )
+        if self.theory is None:
+            Xf, labels = self._validated_input(X, y, fit=True)
+        else:
+            Xf = self._validated_input(X, fit=True)
+            labels = np.asarray(as_frame(X, "X").values(targets[0]) if y is None else y)
+            labels = labels[:, 0] if labels.ndim == 2 and labels.shape[1] == 1 else labels
+            if labels.ndim != 1 or labels.shape[0] != Xf.shape[0]:
+                raise DataError(
+                    f"y must be 1-D with one label per sample ({Xf.shape[0]}); got shape {labels.shape}."
+                )
         if labels.dtype.kind == "f" and not np.isfinite(labels).all():
             raise DataError("y contains NaN or infinite labels.")
+        check_classification_targets(labels)
         self.classes_, encoded = np.unique(labels, return_inverse=True)
         if len(self.classes_) < 2:
             raise DataError(
                 f"Classifier can't train when only one class is present: got only {self.classes_[0]!r}."
             )
-        self._record_input_names(X, features)
-        Y = encoded.reshape(-1, 1).astype(float)
-        self._fit(X, Y, X_unlabeled, resume, features, targets)
+        self._fit(
+            X, Xf, encoded.reshape(-1, 1).astype(float), X_unlabeled, resume, features, targets
+        )
         return self
 
     def _scaling_targets(self, Y: np.ndarray) -> np.ndarray:
@@ -809,13 +803,7 @@ class TheoryGuidedClassifier(ClassifierMixin, _TheoryGuidedNetwork):
         return jax.nn.sigmoid(model.raw(x))
 
     def _logits(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "model_")
-        Xf = self._feature_matrix(X, self.features_)
-        if Xf.shape[1] != self.n_features_in_:
-            raise DataError(
-                f"X has {Xf.shape[1]} features, but {type(self).__name__} is expecting {self.n_features_in_} features as input."
-            )
-        return np.asarray(_batched_raw(self.model_, jnp.asarray(Xf)), dtype=float)
+        return self._raw(X, "raw")
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, columns in the order of ``classes_``."""
@@ -834,9 +822,5 @@ class TheoryGuidedClassifier(ClassifierMixin, _TheoryGuidedNetwork):
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
-
-
-@eqx.filter_jit
-def _batched_raw(model: Any, x: jax.Array) -> jax.Array:
-    return jax.vmap(model.raw)(x)
+        proba = self.predict_proba(X)  # raises NotFittedError before classes_ is looked up
+        return self.classes_[np.argmax(proba, axis=1)]

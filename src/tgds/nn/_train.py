@@ -26,7 +26,7 @@ import optax
 
 from tgds.exceptions import TgdsError
 from tgds.nn._weighting import AbstractWeighting, FixedWeights
-from tgds.utils import read_container, write_container
+from tgds.utils import read_container, read_container_meta, write_container
 
 __all__ = ["LossTerm", "TrainSettings", "TrainResult", "TrainingError", "train"]
 
@@ -342,13 +342,13 @@ def _save_checkpoint(path: Path, state: _State, fingerprint: str) -> None:
 
 
 def _load_checkpoint(path: Path, state: _State, fingerprint: str) -> _State:
-    like = (state.params, state.opt_state, state.wstate, state.best)
-    meta, (params, opt_state, wstate, best) = read_container(path, _CHECKPOINT_KIND, lambda _: like)
-    if meta.get("fingerprint") != fingerprint:
+    if read_container_meta(path, _CHECKPOINT_KIND).get("fingerprint") != fingerprint:
         raise TgdsError(
             f"checkpoint '{path}' was written by a different configuration or data; "
             "delete it or fit with resume=False to start again."
         )
+    like = (state.params, state.opt_state, state.wstate, state.best)
+    meta, (params, opt_state, wstate, best) = read_container(path, _CHECKPOINT_KIND, lambda _: like)
     return _State(
         params=params,
         opt_state=opt_state,

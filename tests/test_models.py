@@ -1,0 +1,325 @@
+"""Theory-guided neural estimators: binding to theories, physics, persistence, resume."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import tgds
+from tgds.exceptions import DataError, TheoryError
+from tgds.models import TheoryGuidedClassifier, TheoryGuidedRegressor
+from tgds.nn import TrainingError
+from tgds.plot import learning_curves
+from tgds.theory import Bounds, Monotonic, Relation, Theory, Variable
+
+
+@pytest.fixture(scope="module")
+def ramp():
+    """y = x1 + 0.5 x2 on a grid, with bounds on y and a monotonic constraint."""
+    theory = Theory(
+        variables=[
+            Variable("x1", "m", bounds=(0, 1)),
+            Variable("x2", "m", bounds=(0, 1)),
+            Variable("site", role="group"),
+            Variable("y", "K", bounds=(0, 2), role="target"),
+        ],
+        constraints=[Monotonic("y", wrt="x1", name="rising"), Bounds("y", name="range")],
+    )
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(
+        {"x1": rng.uniform(0, 1, 80), "x2": rng.uniform(0, 1, 80), "site": rng.integers(0, 4, 80)}
+    )
+    df["y"] = df["x1"] + 0.5 * df["x2"]
+    return theory, df
+
+
+def _fast(**kw):
+    defaults = dict(hidden=(16,), epochs=40, learning_rate=1e-2, random_state=0)
+    return TheoryGuidedRegressor(**{**defaults, **kw})
+
+
+def test_columns_bind_to_theory_variables(ramp):
+    theory, df = ramp
+    model = _fast(theory=theory).fit(df)  # targets taken from the frame
+    assert model.features_ == ("x1", "x2") and model.targets_ == ("y",)
+    assert model.loss_terms_ == ("data", "monotonic:rising", "bounds:range")
+    shuffled = df[["y", "site", "x2", "x1"]]  # column order does not matter
+    np.testing.assert_allclose(model.predict(shuffled), model.predict(df))
+    assert model.predict(df).shape == (80,)
+    rmse = float(np.sqrt(np.mean((model.predict(df) - df["y"]) ** 2)))
+    assert rmse < 0.15
+
+
+def test_missing_and_unknown_columns_are_named(ramp):
+    theory, df = ramp
+    with pytest.raises(DataError, match=r"lacks the input column\(s\) \['x2'\]"):
+        _fast(theory=theory).fit(df.drop(columns="x2"))
+    with pytest.raises(DataError, match="not a variable of the theory"):
+        _fast(theory=theory, inputs=["x1", "depth"]).fit(df)
+    with pytest.raises(DataError, match="not a target variable"):
+        _fast(theory=theory, targets="x1").fit(df)
+    model = _fast(theory=theory, inputs=["x1"], physics=None).fit(df)
+    assert model.features_ == ("x1",) and model.loss_terms_ == ("data",)
+    with pytest.raises(DataError, match="NaN"):
+        _fast(theory=theory).fit(df.assign(x1=np.where(df.index == 3, np.nan, df["x1"])))
+
+
+def test_physics_selection_and_weights_by_name(ramp):
+    theory, df = ramp
+    model = _fast(theory=theory, physics=["rising"], physics_weight={"rising": 5.0}).fit(df)
+    assert model.loss_terms_ == ("data", "monotonic:rising")
+    with pytest.raises(TheoryError, match="unknown constraint"):
+        _fast(theory=theory, physics=["falling"]).fit(df)
+    with pytest.raises(TheoryError, match="physics_weight names unknown"):
+        _fast(theory=theory, physics_weight={"falling": 1.0}).fit(df)
+
+
+@pytest.mark.parametrize(
+    ("param", "value", "words"),
+    [
+        ("epochs", 0, "an int >= 1"),
+        ("activation", "swish", "one of"),
+        ("hidden", (), "a non-empty tuple"),
+    ],
+)
+def test_parameters_are_validated_in_fit(param, value, words):
+    model = TheoryGuidedRegressor(**{param: value})  # __init__ stores only
+    with pytest.raises(
+        ValueError, match=f"The '{param}' parameter of TheoryGuidedRegressor must be {words}"
+    ):
+        model.fit(np.ones((5, 1)), np.ones(5))
+
+
+def test_multi_output_and_hard_bounds():
+    theory = Theory(
+        variables=[
+            Variable("x", "m"),
+            Variable("a", "1", bounds=(0, 1), role="target"),
+            Variable("b", "1", bounds=(-1, 1), role="target"),
+        ]
+    )
+    x = np.linspace(-3, 3, 60)
+    df = pd.DataFrame({"x": x, "a": 1 / (1 + np.exp(-x)), "b": np.tanh(x)})
+    model = _fast(theory=theory, hard_bounds=True, epochs=60).fit(df)
+    far = pd.DataFrame({"x": np.linspace(-300, 300, 101)})
+    pred = model.predict(far)
+    assert pred.shape == (101, 2)
+    assert (pred[:, 0] >= 0).all() and (pred[:, 0] <= 1).all() and (np.abs(pred[:, 1]) <= 1).all()
+    free = _fast(theory=theory, epochs=60).fit(df).predict(far)
+    assert (free[:, 0] > 1).any() or (
+        free[:, 0] < 0
+    ).any()  # the transform is what keeps them inside
+
+
+def test_unlabeled_points_enforce_a_relation_of_the_output():
+    # density must not decrease with depth; above 4 degC that means T must not rise with depth.
+    # The (noisy) labels show a warm layer below, at shallow depths only.
+    theory = Theory(
+        variables=[
+            Variable("date", role="group"),
+            Variable("depth", "m"),
+            Variable("T", "degC", role="target"),
+        ],
+        relations=[
+            Relation(
+                "rho",
+                "1000*(1 - (T + 288.9414)*(T - 3.9863)**2/(508929.2*(T + 68.12963)))",
+                unit="kg/m^3",
+                empirical=True,
+            )
+        ],
+        constraints=[Monotonic("rho", wrt="depth", within="date", name="stable")],
+    )
+    rng = np.random.default_rng(1)
+    dates = np.repeat(np.arange(20), 6)
+    depth = np.tile(np.linspace(0, 5, 6), 20)
+    labeled = pd.DataFrame(
+        {"date": dates, "depth": depth, "T": 10 + 0.5 * depth + rng.normal(0, 0.3, 120)}
+    )
+    deep = pd.DataFrame(
+        {"date": np.repeat(np.arange(20), 10), "depth": np.tile(np.linspace(0, 20, 10), 20)}
+    )
+    kw = dict(
+        theory=theory,
+        hidden=(16, 16),
+        epochs=150,
+        learning_rate=1e-2,
+        random_state=0,
+        validation_fraction=0.0,
+    )
+    plain = TheoryGuidedRegressor(physics=None, **kw).fit(labeled)
+    guided = TheoryGuidedRegressor(physics_weight=20.0, **kw).fit(labeled, X_unlabeled=deep)
+
+    def inversions(model):
+        rho = theory.expression_of("rho").evaluate({"T": model.predict(deep)}).reshape(20, 10)
+        return float(np.mean(np.diff(rho, axis=1) < 0))
+
+    assert inversions(plain) > 0.5  # following the labels (and extrapolating them) inverts density
+    assert inversions(guided) < 0.05
+
+
+def test_nan_loss_raises_and_keeps_the_last_good_weights():
+    theory = Theory(
+        variables=[Variable("x", "1"), Variable("y", "1", role="target")],
+        relations=[Relation("logy", "log(y)")],
+        constraints=[Bounds("logy", upper=10.0, name="log_bound")],
+    )
+    df = pd.DataFrame(
+        {"x": np.linspace(0, 1, 20), "y": -5.0 - np.linspace(0, 1, 20)}
+    )  # log of negatives
+    model = _fast(theory=theory)
+    with pytest.raises(TrainingError, match=r"epoch 1: the loss term 'bounds:log_bound' is nan") as info:
+        model.fit(df)
+    assert info.value.term == "bounds:log_bound"
+    assert np.isfinite(model.predict(df)).all()  # the estimator holds the last good weights
+    assert model.n_epochs_ == 0
+
+
+def test_save_and_load_give_identical_predictions(tmp_path, ramp):
+    theory, df = ramp
+    model = _fast(theory=theory, hard_bounds=True).fit(df, X_unlabeled=df.drop(columns="y"))
+    path = tgds.save(model, tmp_path / "model.tgds")
+    loaded = tgds.load(path)
+    np.testing.assert_array_equal(loaded.predict(df), model.predict(df))
+    assert loaded.theory == theory and loaded.history_ == model.history_
+    assert loaded.get_params()["hidden"] == (16,) and loaded.loss_terms_ == model.loss_terms_
+
+    X = np.random.default_rng(0).normal(size=(60, 2))
+    clf = TheoryGuidedClassifier(hidden=(8,), epochs=30, random_state=0).fit(
+        X, np.where(X[:, 0] > 0, "hot", "cold")
+    )
+    clf2 = tgds.load(tgds.save(clf, tmp_path / "clf.tgds"))
+    np.testing.assert_array_equal(clf2.predict_proba(X), clf.predict_proba(X))
+    assert list(clf2.classes_) == ["cold", "hot"]
+
+
+def test_load_rejects_bad_files(tmp_path, ramp):
+    theory, df = ramp
+    path = tgds.save(_fast(theory=theory, epochs=2).fit(df), tmp_path / "m.tgds")
+    data = path.read_bytes()
+    (tmp_path / "trunc.tgds").write_bytes(data[:-200])  # arrays cut short
+    with pytest.raises(DataError, match="does not match the structure"):
+        tgds.load(tmp_path / "trunc.tgds")
+    (tmp_path / "short.tgds").write_bytes(data[:100])  # metadata cut short
+    with pytest.raises(DataError, match="truncated"):
+        tgds.load(tmp_path / "short.tgds")
+    (tmp_path / "pickle.tgds").write_bytes(b"\x80\x04\x95" + data[10:])
+    with pytest.raises(DataError, match="not a tgds model-1 file"):
+        tgds.load(tmp_path / "pickle.tgds")
+    name = b'"class": "TheoryGuidedRegressor"'
+    forged = data.replace(name, b'"class": "os.system"'.ljust(len(name)))  # same length: valid file
+    (tmp_path / "forged.tgds").write_bytes(forged)
+    with pytest.raises(DataError, match="unknown class 'os.system'"):
+        tgds.load(tmp_path / "forged.tgds")
+    with pytest.raises(DataError, match="does not exist"):
+        tgds.load(tmp_path / "nothing.tgds")
+    with pytest.raises(DataError, match="fitted tgds estimator"):
+        tgds.save(object(), tmp_path / "x.tgds")
+
+
+_RESUME_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    from tgds.models import TheoryGuidedRegressor
+
+    x = np.linspace(-1, 1, 200).reshape(-1, 1)
+    model = TheoryGuidedRegressor(hidden=(32, 32), epochs=int(sys.argv[2]), batch_size=8, random_state=7,
+                                  checkpoint_path=sys.argv[1] if sys.argv[1] != "-" else None, checkpoint_every=5)
+    model.fit(x, np.sin(3 * x[:, 0]), resume=True)
+    np.save(sys.argv[3], model.predict(x))
+    """
+)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="uses SIGKILL")
+def test_kill_then_resume_gives_the_same_final_weights(tmp_path):
+    script = tmp_path / "fit.py"
+    script.write_text(_RESUME_SCRIPT)
+    ckpt, epochs = tmp_path / "ckpt.tgds", 400
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(ckpt), str(epochs), str(tmp_path / "a.npy")]
+    )
+    deadline = time.time() + 120
+    while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    done = tgds.utils.read_container_meta(ckpt, "checkpoint-1")["epoch"]
+    assert 0 < done < epochs  # it was interrupted mid-training
+    subprocess.run(
+        [sys.executable, str(script), str(ckpt), str(epochs), str(tmp_path / "resumed.npy")],
+        check=True,
+    )
+    subprocess.run(
+        [sys.executable, str(script), "-", str(epochs), str(tmp_path / "full.npy")], check=True
+    )
+    np.testing.assert_array_equal(np.load(tmp_path / "resumed.npy"), np.load(tmp_path / "full.npy"))
+
+
+def test_classifier_learns_and_respects_a_monotonic_probability():
+    # P(y=1) rises with x, but the labels have a dip in the middle; the theory forbids it
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, 400)
+    p = 1 / (1 + np.exp(-12 * (x - 0.5)))
+    p = np.where((x > 0.55) & (x < 0.75), 0.05, p)
+    df = pd.DataFrame(
+        {"x": x, "z": rng.normal(size=400), "label": (rng.uniform(size=400) < p).astype(int)}
+    )
+    theory = Theory(
+        variables=[Variable("x", "1"), Variable("z", "1"), Variable("label", role="target")],
+        constraints=[Monotonic("label", wrt="x", name="risk_rises")],
+    )
+    kw = dict(
+        theory=theory,
+        hidden=(32, 32),
+        epochs=300,
+        learning_rate=1e-2,
+        random_state=0,
+        validation_fraction=0.0,
+    )
+    grid = pd.DataFrame({"x": np.linspace(0, 1, 201), "z": 0.0})
+    plain = TheoryGuidedClassifier(physics=None, **kw).fit(df)
+    guided = TheoryGuidedClassifier(physics_weight=10.0, **kw).fit(df)
+    drops_plain = np.diff(plain.predict_proba(grid)[:, 1])
+    drops_guided = np.diff(guided.predict_proba(grid)[:, 1])
+    assert drops_plain.min() < -0.01  # the unconstrained model follows the dip
+    assert drops_guided.min() > -1e-3  # the constrained probability does not fall
+    outside = (x < 0.5) | (x > 0.8)
+    assert guided.score(df[outside], df["label"][outside]) > 0.8
+    assert guided.loss_terms_ == ("data", "monotonic:risk_rises")
+
+
+def test_classifier_physics_needs_a_binary_target():
+    theory = Theory(
+        variables=[Variable("x", "1"), Variable("label", role="target")],
+        constraints=[Monotonic("label", wrt="x")],
+    )
+    df = pd.DataFrame({"x": np.linspace(0, 1, 30), "label": np.arange(30) % 3})
+    with pytest.raises(TheoryError, match="binary"):
+        TheoryGuidedClassifier(theory=theory, epochs=2).fit(df)
+
+
+def test_learning_curves_draw_every_term(ramp):
+    theory, df = ramp
+    model = _fast(theory=theory).fit(df)
+    fig = learning_curves(model)
+    labels = {line.get_label() for line in fig.axes[0].get_lines()}
+    assert {
+        "data",
+        "monotonic:rising",
+        "bounds:range",
+        "validation data",
+        "total (weighted)",
+    } <= labels
+    with pytest.raises(DataError, match="history_"):
+        learning_curves(object())

@@ -1,0 +1,463 @@
+"""The nn layer: physics terms on analytic functions, physical units, the training loop."""
+
+from __future__ import annotations
+
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from tgds.exceptions import TgdsError, TheoryError
+from tgds.nn import (
+    FixedWeights,
+    LossTerm,
+    ReLoBRaLo,
+    TermContext,
+    TrainingError,
+    TrainSettings,
+    build_physics_terms,
+    make_network,
+    monotone_pairs,
+    train,
+    trainable_filter,
+)
+from tgds.theory import (
+    Bounds,
+    Equation,
+    Interactions,
+    Invariance,
+    Monotonic,
+    Parameter,
+    Reflection,
+    Relation,
+    Shape,
+    Theory,
+    Variable,
+)
+
+
+def _theory(*constraints, relations=(), parameters=()):
+    return Theory(
+        variables=[
+            Variable("x", "m"),
+            Variable("t", "s", role="time"),
+            Variable("g", role="group"),
+            Variable("u", "m/s", role="target"),
+        ],
+        parameters=list(parameters),
+        relations=list(relations),
+        constraints=list(constraints),
+    )
+
+
+def _context(theory, fn, *, scales=None, feature_scales=(1.0, 1.0)):
+    """A context whose 'model' is an analytic function of (x, t)."""
+    return TermContext(
+        theory=theory,
+        features=("x", "t"),
+        targets=("u",),
+        extras=(),
+        params=theory.parameter_values(),
+        output=lambda model, p: jnp.atleast_1d(fn(p[0], p[1])),
+        scales=scales or {"u": 1.0},
+        feature_scales=list(feature_scales),
+    )
+
+
+def _points(n=41):
+    x = np.linspace(0.0, 1.0, n)
+    t = np.full(n, 0.5)
+    return {"x": np.column_stack([x, t]), "e": np.zeros((n, 0))}
+
+
+def _value(term, points=None):
+    pts = points if points is not None else term.points
+    return float(term.fn(None, {k: jnp.asarray(v) for k, v in pts.items()}))
+
+
+def _one_term(theory, fn, constraint, points=None, group_codes=None, **ctx_kwargs):
+    terms, skipped = build_physics_terms(
+        _context(theory, fn, **ctx_kwargs),
+        [constraint],
+        points or _points(),
+        group_codes,
+        {"*": 1.0},
+        64,
+    )
+    assert not skipped
+    (term,) = terms
+    return term
+
+
+# -- monotonicity ---------------------------------------------------------------------------
+def test_monotone_function_has_zero_penalty():
+    c = Monotonic("u", wrt="x")
+    theory = _theory(c)
+    assert _value(_one_term(theory, lambda x, t: x**3 + x, c)) == 0.0
+
+
+def test_decreasing_function_has_known_derivative_penalty():
+    c = Monotonic("u", wrt="x")
+    theory = _theory(c)
+    # u = -2x: du/dx = -2 everywhere; penalty mean(relu(2)) * x_scale / u_scale
+    term = _one_term(theory, lambda x, t: -2.0 * x, c, scales={"u": 4.0}, feature_scales=(3.0, 1.0))
+    assert _value(term) == pytest.approx(2.0 * 3.0 / 4.0, rel=1e-6)
+
+
+def test_decreasing_direction_penalises_increase():
+    c = Monotonic("u", wrt="x", direction="decreasing")
+    theory = _theory(c)
+    assert _value(_one_term(theory, lambda x, t: -(x**2), c)) == 0.0
+    assert _value(_one_term(theory, lambda x, t: 5.0 * x, c)) == pytest.approx(5.0, rel=1e-6)
+
+
+def test_pairwise_penalty_within_groups():
+    c = Monotonic("u", wrt="x", within="g")
+    theory = _theory(c)
+    n = 11
+    x = np.tile(np.linspace(0, 1, n), 2)
+    pts = {"x": np.column_stack([x, np.zeros_like(x)]), "e": np.zeros((2 * n, 0))}
+    codes = np.repeat([0, 1], n)
+    # u = -x: each consecutive pair (dx = 0.1) decreases by 0.1
+    term = _one_term(theory, lambda x, t: -x, c, points=pts, group_codes=codes)
+    assert term.n_points == 2 * (n - 1)  # pairs only within each group
+    assert _value(term) == pytest.approx(0.1, rel=1e-5)
+    assert _value(_one_term(theory, lambda x, t: x, c, points=pts, group_codes=codes)) == 0.0
+
+
+def test_pairwise_penalty_on_a_relation_of_the_output():
+    rel = Relation("rho", "1000 - (u - 4)**2", unit="1", empirical=True)
+    c = Monotonic("rho", wrt="x", within="g")
+    theory = _theory(c, relations=[rel])
+    x = np.array([0.0, 1.0, 2.0])
+    pts = {"x": np.column_stack([x, np.zeros(3)]), "e": np.zeros((3, 0))}
+    codes = np.zeros(3, dtype=int)
+    # u = 4 + x: rho = 1000 - x^2 decreases along x by 1 then 3: mean hinge 2 (scale 1)
+    term = _one_term(
+        theory, lambda x, t: 4.0 + x, c, points=pts, group_codes=codes, scales={"rho": 1.0}
+    )
+    assert _value(term) == pytest.approx(2.0, rel=1e-5)
+
+
+def test_monotone_pairs_only_pairs_neighbours_in_one_group():
+    wrt = np.array([3.0, 1.0, 2.0, 1.0, 5.0, 5.0])
+    groups = np.array([0, 0, 0, 1, 1, 1])
+    pairs = monotone_pairs(wrt, groups)
+    assert pairs.tolist() == [[1, 2], [2, 0], [3, 4]]  # equal depths (4, 5) are not paired
+
+
+# -- bounds, shape, invariance ------------------------------------------------------------
+def test_bounds_penalty_is_the_mean_excess():
+    c = Bounds("u", lower=0.0, upper=0.5)
+    theory = _theory(c)
+    # u = x on [0, 1]: excess max(x - 0.5, 0), mean over a uniform grid = 0.125
+    term = _one_term(theory, lambda x, t: x, c, points=_points(1001), scales={"u": 2.0})
+    assert _value(term) == pytest.approx(0.125 / 2.0, rel=1e-3)
+
+
+def test_shape_penalty_uses_the_second_derivative():
+    c = Shape("u", wrt="x", curvature="convex")
+    theory = _theory(c)
+    assert _value(_one_term(theory, lambda x, t: x**2, c)) == 0.0
+    assert _value(_one_term(theory, lambda x, t: -3.0 * x**2, c)) == pytest.approx(6.0, rel=1e-5)
+
+
+def test_invariance_penalty():
+    c = Invariance(Reflection("x"), quantity="u", output_scale=-1.0)
+    theory = _theory(c)
+    x = np.linspace(-1, 1, 21)
+    pts = {"x": np.column_stack([x, np.zeros_like(x)]), "e": np.zeros((21, 0))}
+    assert _value(_one_term(theory, lambda x, t: jnp.sin(x), c, points=pts)) == pytest.approx(
+        0.0, abs=1e-12
+    )
+    # u = 1 + x is not odd: (u(-x) + u(x))^2 = 4 everywhere
+    assert _value(_one_term(theory, lambda x, t: 1.0 + x, c, points=pts)) == pytest.approx(
+        4.0, rel=1e-6
+    )
+
+
+def test_interactions_are_skipped_with_a_reason():
+    c = Interactions([["x", "t"]])
+    theory = _theory(c)
+    terms, skipped = build_physics_terms(
+        _context(theory, lambda x, t: x), [c], _points(), None, {}, 8
+    )
+    assert terms == [] and "tree ensembles" in skipped[0]
+
+
+def test_relation_needing_an_unknown_column_is_refused():
+    theory = Theory(
+        variables=[Variable("x", "m"), Variable("z", "m"), Variable("u", "m", role="target")],
+        relations=[Relation("w", "u + z")],
+        constraints=[Bounds("w", upper=1.0)],
+    )
+    ctx = _context(theory, lambda x, t: x)
+    with pytest.raises(TheoryError, match="needs 'z'"):
+        build_physics_terms(ctx, list(theory.constraints), _points(), None, {}, 8)
+
+
+# -- equations in physical units -------------------------------------------------------------
+def _network(x_shift, x_scale, y_shift, y_scale, key=0):
+    net = make_network(
+        np.array([[x_shift - x_scale, 0.0], [x_shift + x_scale, 2.0]]),
+        np.array([[y_shift - y_scale], [y_shift + y_scale]]),
+        hidden=(8,),
+        activation="tanh",
+        fourier_features=0,
+        fourier_scale=1.0,
+        lower=np.array([-np.inf]),
+        upper=np.array([np.inf]),
+        hard_bounds=False,
+        key=jax.random.PRNGKey(key),
+    )
+    assert float(net.x_scale[0]) == pytest.approx(x_scale) and float(
+        net.y_scale[0]
+    ) == pytest.approx(y_scale)
+    return net
+
+
+def test_equation_residual_is_in_physical_units_under_scaling():
+    nu = 0.3
+    eq = Equation("D(u, t) + u*D(u, x) - nu*D(u, x, 2)")
+    theory = _theory(eq, parameters=[Parameter("nu", "m^2/s", value=nu)])
+    net = _network(x_shift=100.0, x_scale=50.0, y_shift=7.0, y_scale=3.0)
+    ctx = TermContext(
+        theory=theory,
+        features=("x", "t"),
+        targets=("u",),
+        extras=(),
+        params={"nu": nu},
+        output=lambda model, p: model(p),
+        scales={"u": 1.0},
+        feature_scales=[50.0, 1.0],
+    )
+    pts = np.column_stack([np.linspace(60.0, 140.0, 9), np.linspace(0.2, 1.8, 9)])
+    terms, _ = build_physics_terms(ctx, [eq], {"x": pts, "e": np.zeros((9, 0))}, None, {}, 16)
+    with jax.enable_x64(True):
+        net64 = jax.tree_util.tree_map(
+            lambda a: jnp.asarray(a, jnp.float64) if eqx.is_inexact_array(a) else a, net
+        )
+        got = float(terms[0].fn(net64, {"x": jnp.asarray(pts), "e": jnp.zeros((9, 0))}))
+
+        def u(x, t):
+            return float(net64(jnp.array([x, t]))[0])
+
+        h = 1e-3
+        res = []
+        for x, t in pts:
+            ut = (u(x, t + h) - u(x, t - h)) / (2 * h)
+            ux = (u(x + h, t) - u(x - h, t)) / (2 * h)
+            uxx = (u(x + h, t) - 2 * u(x, t) + u(x - h, t)) / h**2
+            res.append(ut + u(x, t) * ux - nu * uxx)
+    assert got == pytest.approx(float(np.mean(np.square(res))), rel=1e-4)
+    assert got > 0  # a random network does not solve Burgers' equation
+
+
+# -- networks --------------------------------------------------------------------------------
+def test_hard_bounds_keep_outputs_inside():
+    x = np.random.default_rng(0).normal(size=(200, 2)) * 100
+    net = make_network(
+        x,
+        np.array([[0.0, 5.0], [10.0, 50.0]]),
+        hidden=(8,),
+        activation="tanh",
+        fourier_features=0,
+        fourier_scale=1.0,
+        lower=np.array([0.0, 5.0]),
+        upper=np.array([10.0, np.inf]),
+        hard_bounds=True,
+        key=jax.random.PRNGKey(1),
+    )
+    y = np.asarray(jax.vmap(net)(jnp.asarray(x * 1000)))
+    assert (y[:, 0] >= 0).all() and (y[:, 0] <= 10).all() and (y[:, 1] >= 5).all()
+
+
+def test_only_network_weights_are_trainable():
+    net = _network(0.0, 1.0, 0.0, 1.0)
+    spec = trainable_filter(net)
+    assert spec.x_shift is False and spec.y_scale is False and spec.lower is False
+    assert spec.net.layers[0].weight is True
+
+
+# -- the training loop -----------------------------------------------------------------------
+def _linear_problem(n=64):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, size=(n, 2))
+    y = (2 * x[:, :1] - x[:, 1:]) + 0.5
+    net = make_network(
+        x,
+        y,
+        hidden=(8,),
+        activation="tanh",
+        fourier_features=0,
+        fourier_scale=1.0,
+        lower=np.array([-np.inf]),
+        upper=np.array([np.inf]),
+        hard_bounds=False,
+        key=jax.random.PRNGKey(0),
+    )
+
+    def mse(model, batch):
+        return jnp.mean((jax.vmap(model)(batch["x"]) - batch["y"]) ** 2)
+
+    return net, LossTerm("data", mse, {"x": x, "y": y}, 16), mse, x, y
+
+
+def test_training_reduces_the_loss_and_records_every_term():
+    net, data, mse, x, y = _linear_problem()
+    extra = LossTerm(
+        "penalty", lambda m, b: jnp.mean(jax.vmap(m)(b["x"]) ** 2) * 0.0, {"x": x}, 8, weight=2.0
+    )
+    settings = TrainSettings(optimizer=optax.adam(1e-2), epochs=40)
+    result = train(
+        net, [data, extra], settings, jax.random.PRNGKey(0), trainable=trainable_filter(net)
+    )
+    h = result.history
+    assert set(h) == {"epoch", "loss", "data", "penalty"} and len(h["data"]) == 40
+    assert h["data"][-1] < 0.2 * h["data"][0]
+
+
+def test_early_stopping_restores_the_best_weights():
+    net, data, mse, x, y = _linear_problem()
+    vals = iter([5.0, 1.0, 2.0, 3.0, 4.0, 5.0])
+    seen = []
+
+    def validate(model):
+        seen.append(model)
+        return next(vals)
+
+    settings = TrainSettings(optimizer=optax.adam(1e-2), epochs=50, patience=3)
+    result = train(
+        net,
+        [data],
+        settings,
+        jax.random.PRNGKey(0),
+        trainable=trainable_filter(net),
+        validate=validate,
+    )
+    assert result.stopped_early and result.epochs_run == 5 and result.best_epoch == 2
+    assert result.history["val_data"] == [5.0, 1.0, 2.0, 3.0, 4.0]
+    best = seen[1]
+    assert all(
+        np.array_equal(a, b)
+        for a, b in zip(
+            jax.tree_util.tree_leaves(eqx.filter(best, eqx.is_array)),
+            jax.tree_util.tree_leaves(eqx.filter(result.model, eqx.is_array)),
+            strict=True,
+        )
+    )
+
+
+def test_nan_loss_stops_with_the_term_and_epoch_and_keeps_good_weights():
+    net, data, mse, x, y = _linear_problem()
+    # log of a negative number: NaN in the first epoch
+    blowup = LossTerm(
+        "physics:blowup",
+        lambda m, b: jnp.log(jnp.mean(jax.vmap(m)(b["x"]) ** 2) - 1e6),
+        {"x": x},
+        64,
+    )
+    settings = TrainSettings(optimizer=optax.adam(1e-2), epochs=10)
+    with pytest.raises(TrainingError, match=r"loss term 'physics:blowup' is nan.*epoch 0") as info:
+        train(net, [data, blowup], settings, jax.random.PRNGKey(0), trainable=trainable_filter(net))
+    err = info.value
+    assert err.term == "physics:blowup" and err.epoch == 1 and err.result.epochs_run == 0
+    for kept, initial in zip(
+        jax.tree_util.tree_leaves(eqx.filter(err.result.model, eqx.is_array)),
+        jax.tree_util.tree_leaves(eqx.filter(net, eqx.is_array)),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(kept, initial)
+
+
+def test_checkpoint_resume_repeats_an_uninterrupted_run(tmp_path):
+    net, data, mse, x, y = _linear_problem()
+    path = tmp_path / "ckpt.tgds"
+
+    def settings(**kw):
+        return TrainSettings(optimizer=optax.adam(1e-2), epochs=30, checkpoint_every=5, **kw)
+
+    full = train(
+        net,
+        [data],
+        settings(weighting=ReLoBRaLo()),
+        jax.random.PRNGKey(3),
+        trainable=trainable_filter(net),
+    )
+
+    class Stop(Exception):
+        pass
+
+    def stop_at_12(epoch, record):
+        if epoch == 12:
+            raise Stop
+
+    with pytest.raises(Stop):
+        train(
+            net,
+            [data],
+            settings(weighting=ReLoBRaLo(), checkpoint=path),
+            jax.random.PRNGKey(3),
+            trainable=trainable_filter(net),
+            fingerprint="f",
+            callback=stop_at_12,
+        )
+    resumed = train(
+        net,
+        [data],
+        settings(weighting=ReLoBRaLo(), checkpoint=path),
+        jax.random.PRNGKey(3),
+        trainable=trainable_filter(net),
+        fingerprint="f",
+        resume=True,
+    )
+    assert resumed.history["epoch"][0] == 1.0 and len(resumed.history["loss"]) == 30
+    assert resumed.history == full.history
+    for a, b in zip(
+        jax.tree_util.tree_leaves(eqx.filter(full.model, eqx.is_array)),
+        jax.tree_util.tree_leaves(eqx.filter(resumed.model, eqx.is_array)),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(TgdsError, match="different configuration"):
+        train(
+            net,
+            [data],
+            settings(checkpoint=path),
+            jax.random.PRNGKey(3),
+            trainable=trainable_filter(net),
+            fingerprint="other",
+            resume=True,
+        )
+
+
+def test_relobralo_raises_the_weight_of_the_slow_term():
+    scheme = ReLoBRaLo(alpha=0.0, temperature=1.0, expected_rho=1.0)
+    state = scheme.init(2)
+    state = scheme.update(state, jnp.array([1.0, 1.0]), jax.random.PRNGKey(0))
+    state = scheme.update(
+        state, jnp.array([0.1, 1.0]), jax.random.PRNGKey(1)
+    )  # term 0 fell tenfold
+    lambdas = np.asarray(state["lambdas"])
+    assert lambdas.sum() == pytest.approx(2.0) and lambdas[1] > lambdas[0]
+    assert np.asarray(FixedWeights().init(3)["lambdas"]).tolist() == [1.0, 1.0, 1.0]
+
+
+@pytest.mark.parametrize("kwargs", [{"alpha": 1.0}, {"temperature": 0.0}, {"expected_rho": 2.0}])
+def test_relobralo_rejects_bad_settings(kwargs):
+    with pytest.raises(TgdsError):
+        ReLoBRaLo(**kwargs)
+
+
+def test_train_rejects_bad_terms():
+    net, data, *_ = _linear_problem()
+    settings = TrainSettings(optimizer=optax.adam(1e-2), epochs=1)
+    with pytest.raises(TgdsError, match="unique"):
+        train(net, [data, data], settings, jax.random.PRNGKey(0), trainable=trainable_filter(net))
+    with pytest.raises(TgdsError, match="at least one"):
+        train(net, [], settings, jax.random.PRNGKey(0), trainable=trainable_filter(net))
+    assert math.isfinite(float(data.fn(net, {k: jnp.asarray(v) for k, v in data.points.items()})))
