@@ -21,7 +21,6 @@ from tgds.nn import (
     TrainSettings,
     build_physics_terms,
     make_network,
-    monotone_pairs,
     train,
     trainable_filter,
 )
@@ -38,6 +37,7 @@ from tgds.theory import (
     Theory,
     Variable,
 )
+from tgds.utils import monotone_pairs
 
 
 def _theory(*constraints, relations=(), parameters=()):

@@ -52,7 +52,7 @@ from tgds.nn import (
     trainable_filter,
 )
 from tgds.theory import Bounds, Equation, Monotonic, Theory
-from tgds.utils import as_frame
+from tgds.utils import as_frame, group_codes
 
 __all__ = ["TheoryGuidedRegressor", "TheoryGuidedClassifier"]
 
@@ -305,12 +305,7 @@ class _TheoryGuidedNetwork(BaseEstimator):
         def codes(within: tuple[str, ...]) -> np.ndarray | None:
             if not all(g in group_values for g in within):
                 return None
-            keys = (
-                pd.MultiIndex.from_arrays([pd.Index(group_values[g]) for g in within])
-                if len(within) > 1
-                else pd.Index(group_values[within[0]])
-            )
-            return pd.factorize(keys)[0]
+            return group_codes([group_values[g] for g in within])
 
         return points, codes
 

@@ -10,9 +10,10 @@
 
 from tgds.nn._mlp import ACTIVATIONS, MLP
 from tgds.nn._network import PhysicalNetwork, count_parameters, make_network, trainable_filter
-from tgds.nn._terms import TermContext, build_physics_terms, monotone_pairs
+from tgds.nn._terms import TermContext, build_physics_terms
 from tgds.nn._train import LossTerm, TrainingError, TrainResult, TrainSettings, train
 from tgds.nn._weighting import AbstractWeighting, FixedWeights, ReLoBRaLo
+from tgds.utils import monotone_pairs  # TEMPORARY re-export for benchmarks in progress
 
 __all__ = [
     "ACTIVATIONS",
@@ -29,7 +30,6 @@ __all__ = [
     "build_physics_terms",
     "count_parameters",
     "make_network",
-    "monotone_pairs",
     "train",
     "trainable_filter",
 ]

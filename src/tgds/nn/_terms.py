@@ -42,8 +42,9 @@ from tgds.theory import (
     Translation,
     field_derivatives,
 )
+from tgds.utils import monotone_pairs
 
-__all__ = ["TermContext", "build_physics_terms", "monotone_pairs"]
+__all__ = ["TermContext", "build_physics_terms"]
 
 PointFn = Callable[[object, jax.Array, jax.Array], jax.Array]
 
@@ -109,24 +110,6 @@ class TermContext:
     def scale(self, name: str) -> float:
         s = self.scales.get(name, 1.0)
         return s if math.isfinite(s) and s > 0 else 1.0
-
-
-def monotone_pairs(wrt: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """Index pairs ``(i, j)`` of consecutive rows along ``wrt`` within each group, ``wrt_i < wrt_j``.
-
-    ``groups`` holds integer group codes. Rows are sorted by group, then ``wrt``; equal
-    ``wrt`` values in one group are not paired.
-
-    Examples
-    --------
-    >>> monotone_pairs(np.array([2.0, 0.0, 1.0, 0.0]), np.array([0, 0, 0, 1]))
-    array([[1, 2],
-           [2, 0]])
-    """
-    order = np.lexsort((wrt, groups))
-    g, w = groups[order], wrt[order]
-    keep = (g[1:] == g[:-1]) & (w[1:] > w[:-1])
-    return np.stack([order[:-1][keep], order[1:][keep]], axis=1)
 
 
 def _per_point(fn: PointFn, model: object, x: jax.Array, e: jax.Array) -> jax.Array:

@@ -1,0 +1,414 @@
+"""``audit``: check any model's predictions against a theory, without automatic differentiation.
+
+The model is only called through ``predict`` on data frames, so scikit-learn, XGBoost
+and tgds models are audited alike:
+
+- ``Bounds``: every prediction (or relation of it) against its limits;
+- ``Monotonic`` with ``within``: consecutive pairs along ``wrt`` inside each group
+  (e.g. depths of one profile), equal to floating-point precision (16 ulp) counting as
+  monotone; without ``within``: a forward finite difference of each row along ``wrt``;
+- ``Shape``: a central second difference along ``wrt``;
+- ``Equation``: the residual with predictions substituted, derivatives ``D(u, x)`` by
+  central finite differences; a row violates it when ``|residual|`` exceeds ``rtol``
+  times the root mean square of the residual's additive terms at that row;
+- ``Invariance``: predictions at transformed inputs against ``output_scale`` times the
+  original ones, relative to the quantity's spread;
+- ``Interactions``: the mixed second difference of the prediction for every pair of
+  inputs that share no group, which must vanish.
+
+Finite-difference steps are ``step`` times each input's standard deviation in ``X``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sympy
+
+from tgds.exceptions import DataError, TheoryError
+from tgds.refine._report import ConsistencyReport, ConstraintResult
+from tgds.theory import (
+    AbstractConstraint,
+    Bounds,
+    Equation,
+    Interactions,
+    Invariance,
+    Monotonic,
+    Permutation,
+    Reflection,
+    Rotation,
+    Scaling,
+    Shape,
+    Theory,
+    Translation,
+)
+from tgds.utils import group_codes, monotone_pairs, roundoff
+
+__all__ = ["audit"]
+
+
+@dataclass(frozen=True)
+class _Evaluator:
+    """Computes targets and relations of the predictions for (modified copies of) ``X``."""
+
+    predict: Callable[[pd.DataFrame], Any]
+    theory: Theory
+    X: pd.DataFrame
+    targets: tuple[str, ...]
+
+    def predictions(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
+        raw = np.asarray(self.predict(X), dtype=float)
+        raw = raw.reshape(len(X), -1) if raw.ndim == 1 else raw
+        if raw.shape != (len(X), len(self.targets)):
+            raise DataError(
+                f"the model's predictions have shape {np.shape(raw)}; expected ({len(X)},) or "
+                f"({len(X)}, {len(self.targets)}) for the targets {list(self.targets)}."
+            )
+        return {t: raw[:, k] for k, t in enumerate(self.targets)}
+
+    def quantity(
+        self, name: str, X: pd.DataFrame, preds: dict[str, np.ndarray] | None = None
+    ) -> np.ndarray:
+        preds = self.predictions(X) if preds is None else preds
+        if name in preds:
+            return preds[name]
+        if name in X.columns and name not in {r.name for r in self.theory.relations}:
+            raise TheoryError(
+                f"{name!r} is an input of the model, not a predicted quantity; it cannot be audited."
+            )
+        expr = self.theory.expression_of(name)
+        return np.asarray(expr.evaluate(self.values(expr.sympy, X, preds)), dtype=float)
+
+    def values(
+        self, expr: sympy.Expr, X: pd.DataFrame, preds: dict[str, np.ndarray]
+    ) -> dict[str, Any]:
+        params = self.theory.parameter_values()
+        out: dict[str, Any] = {}
+        for s in expr.free_symbols:
+            n = s.name
+            if n in preds:
+                out[n] = preds[n]
+            elif n in params:
+                out[n] = params[n]
+            elif n in X.columns:
+                out[n] = X[n].to_numpy(dtype=float)
+            elif not n.startswith("D("):
+                raise DataError(
+                    f"auditing needs the column {n!r} (or a value of parameter {n!r}); X lacks it."
+                )
+        return out
+
+    def shifted(self, X: pd.DataFrame, column: str, delta: float) -> pd.DataFrame:
+        moved = X.copy()
+        moved[column] = moved[column].to_numpy(dtype=float) + delta
+        return moved
+
+
+def _steps(X: pd.DataFrame, step: float) -> dict[str, float]:
+    out = {}
+    for c in X.columns:
+        if pd.api.types.is_numeric_dtype(X[c]) and not pd.api.types.is_bool_dtype(X[c]):
+            s = float(np.nanstd(X[c].to_numpy(dtype=float)))
+            out[c] = step * (s if s > 0 else 1.0)
+    return out
+
+
+def _need_column(X: pd.DataFrame, name: str, owner: str) -> None:
+    if name not in X.columns:
+        raise DataError(f"{owner} needs the column {name!r}; X has {list(X.columns)}.")
+
+
+def _result(
+    c: AbstractConstraint,
+    magnitude: np.ndarray,
+    violated: np.ndarray,
+    rows: np.ndarray,
+    note: str = "",
+) -> ConstraintResult:
+    return ConstraintResult.from_checks(c.kind, c.label, magnitude, violated, rows, note)
+
+
+def _audit_bounds(ev: _Evaluator, c: Bounds, X: pd.DataFrame, preds: dict) -> ConstraintResult:
+    lo, hi = c.lower, c.upper
+    if lo is None and hi is None:
+        lo, hi = ev.theory.variable(c.quantity).bounds
+    lo = -math.inf if lo is None else lo
+    hi = math.inf if hi is None else hi
+    q = ev.quantity(c.quantity, X, preds)
+    excess = np.maximum(lo - q, q - hi)
+    violated = (excess > 0) | ~np.isfinite(q)
+    return _result(c, np.where(np.isfinite(excess), excess, np.inf), violated, np.arange(len(q)))
+
+
+def _audit_pairs(ev: _Evaluator, c: Monotonic, X: pd.DataFrame, preds: dict) -> ConstraintResult:
+    for name in (c.wrt, *c.within):
+        _need_column(X, name, f"constraint {c.label!r}")
+    pairs = monotone_pairs(
+        X[c.wrt].to_numpy(dtype=float), group_codes([X[g].to_numpy() for g in c.within])
+    )
+    q = ev.quantity(c.quantity, X, preds)
+    sign = 1.0 if c.direction == "increasing" else -1.0
+    first, second = q[pairs[:, 0]], q[pairs[:, 1]]
+    drop = sign * (first - second)  # > 0: the quantity moves the wrong way
+    note = f"{len(pairs)} consecutive pairs along {c.wrt} within {', '.join(c.within)}"
+    return _result(c, drop, drop > roundoff(first, second), pairs, note)
+
+
+def _audit_derivative_sign(
+    ev: _Evaluator, c: Monotonic | Shape, X: pd.DataFrame, preds: dict, steps: dict
+) -> ConstraintResult:
+    _need_column(X, c.wrt, f"constraint {c.label!r}")
+    h = steps[c.wrt]
+    q0 = ev.quantity(c.quantity, X, preds)
+    up = ev.quantity(c.quantity, ev.shifted(X, c.wrt, h))
+    if isinstance(c, Monotonic):
+        sign = 1.0 if c.direction == "increasing" else -1.0
+        wrong = -sign * (up - q0) / h
+        note = f"forward difference along {c.wrt} (step {h:.3g})"
+    else:
+        down = ev.quantity(c.quantity, ev.shifted(X, c.wrt, -h))
+        sign = 1.0 if c.curvature == "convex" else -1.0
+        wrong = -sign * (up - 2 * q0 + down) / h**2
+        note = f"central second difference along {c.wrt} (step {h:.3g})"
+    scale = np.nanmax(np.abs(q0)) if q0.size else 1.0
+    slack = 1e-9 * max(scale, 1.0) / h ** (1 if isinstance(c, Monotonic) else 2)
+    return _result(c, wrong, wrong > slack, np.arange(len(q0)), note)
+
+
+def _fd_derivative(
+    ev: _Evaluator, field: str, wrt: Sequence[str], X: pd.DataFrame, steps: dict
+) -> np.ndarray:
+    """Central finite differences of a predicted field, one variable of ``wrt`` at a time."""
+    if not wrt:
+        return ev.predictions(X)[field]
+    first, rest = wrt[0], wrt[1:]
+    h = steps[first]
+    plus = _fd_derivative(ev, field, rest, ev.shifted(X, first, h), steps)
+    minus = _fd_derivative(ev, field, rest, ev.shifted(X, first, -h), steps)
+    return (plus - minus) / (2 * h)
+
+
+def _audit_equation(
+    ev: _Evaluator, c: Equation, X: pd.DataFrame, preds: dict, steps: dict, rtol: float
+) -> ConstraintResult:
+    residual, specs = ev.theory.residual_of(c)
+    values = ev.values(residual.sympy, X, preds)
+    for spec in specs:
+        for w in spec.wrt:
+            _need_column(X, w, f"equation {c.label!r}")
+        values[spec.key] = _fd_derivative(ev, spec.field, spec.wrt, X, steps)
+    expr = residual.sympy
+    r = np.broadcast_to(np.asarray(residual.evaluate(values), dtype=float), (len(X),))
+    terms = expr.args if isinstance(expr, sympy.Add) else (expr,)
+    size = np.sqrt(
+        np.mean([np.broadcast_to(_eval(t, values), (len(X),)) ** 2 for t in terms], axis=0)
+    )
+    rel = np.abs(r) / np.where(size > 0, size, 1.0)
+    note = "relative residual |r| / rms(terms)" + (
+        ", derivatives by finite differences" if specs else ""
+    )
+    return _result(c, rel, rel > rtol, np.arange(len(X)), note)
+
+
+def _eval(expr: sympy.Expr, values: dict) -> np.ndarray:
+    from tgds.theory import SymbolicExpression  # noqa: PLC0415
+
+    return np.asarray(
+        SymbolicExpression(expr, "term").evaluate(
+            {s.name: values[s.name] for s in expr.free_symbols}
+        ),
+        dtype=float,
+    )
+
+
+def _transformed(t: Any, X: pd.DataFrame) -> list[pd.DataFrame]:
+    """Copies of ``X`` with the transform applied (two generators for permutations)."""
+    cols = list(t.variables)
+    for col in cols:
+        _need_column(X, col, f"{t.kind} transform")
+    out = X.copy()
+    v = {c: X[c].to_numpy(dtype=float) for c in cols}
+    if isinstance(t, Reflection):
+        out[t.variable] = 2 * t.about - v[t.variable]
+    elif isinstance(t, Translation):
+        for c, s in zip(cols, t.shift, strict=True):
+            out[c] = v[c] + s
+    elif isinstance(t, Scaling):
+        for c in cols:
+            out[c] = v[c] * t.factor
+    elif isinstance(t, Rotation):
+        a, b = cols
+        ca, sa = math.cos(t.angle), math.sin(t.angle)
+        out[a], out[b] = ca * v[a] - sa * v[b], sa * v[a] + ca * v[b]
+    elif isinstance(t, Permutation):
+        swapped = X.copy()
+        swapped[cols[0]], swapped[cols[1]] = v[cols[1]], v[cols[0]]
+        for c, src in zip(cols, cols[1:] + cols[:1], strict=True):
+            out[c] = v[src]
+        return [swapped, out]
+    return [out]
+
+
+def _audit_invariance(
+    ev: _Evaluator, c: Invariance, X: pd.DataFrame, preds: dict, rtol: float
+) -> ConstraintResult:
+    name = c.quantity or ev.targets[0]
+    q = ev.quantity(name, X, preds)
+    scale = float(np.nanstd(q)) or float(np.nanmax(np.abs(q))) or 1.0
+    gaps = [
+        np.abs(ev.quantity(name, moved) - c.output_scale * q) / scale
+        for moved in _transformed(c.transform, X)
+    ]
+    gap = np.max(gaps, axis=0)
+    return _result(
+        c, gap, gap > rtol, np.arange(len(q)), f"|q(Tx) - {c.output_scale:g} q(x)| / spread of q"
+    )
+
+
+def _audit_interactions(
+    ev: _Evaluator, c: Interactions, X: pd.DataFrame, preds: dict, steps: dict, rtol: float
+) -> ConstraintResult:
+    inputs = sorted({v for g in c.groups for v in g})
+    for name in inputs:
+        _need_column(X, name, f"constraint {c.label!r}")
+    forbidden = [
+        (a, b)
+        for i, a in enumerate(inputs)
+        for b in inputs[i + 1 :]
+        if not any(a in g and b in g for g in c.groups)
+    ]
+    if not forbidden:
+        return _result(
+            c, np.zeros(0), np.zeros(0, bool), np.zeros(0, int), "every pair of inputs may interact"
+        )
+    target = ev.targets[0]
+    base = preds[target]
+    scale = float(np.nanstd(base)) or 1.0
+    mags = []
+    for a, b in forbidden:
+        ha, hb = steps[a], steps[b]
+        fa = ev.predictions(ev.shifted(X, a, ha))[target]
+        fb = ev.predictions(ev.shifted(X, b, hb))[target]
+        fab = ev.predictions(ev.shifted(ev.shifted(X, a, ha), b, hb))[target]
+        mags.append(np.abs(fab - fa - fb + base) / scale)
+    mag = np.concatenate(mags)
+    rows = np.tile(np.arange(len(X)), len(forbidden))
+    note = f"mixed differences for {len(forbidden)} pair(s) of inputs in different groups"
+    return _result(c, mag, mag > rtol, rows, note)
+
+
+def audit(
+    model: Any,
+    theory: Theory,
+    X: Any,
+    y: Any = None,
+    *,
+    targets: Sequence[str] | None = None,
+    constraints: Sequence[str] | None = None,
+    step: float = 1e-3,
+    rtol: float = 1e-3,
+) -> ConsistencyReport:
+    """Check a model's predictions on ``X`` against every constraint of ``theory``.
+
+    Parameters
+    ----------
+    model : estimator with ``predict``, or callable
+        Called as ``predict(X_frame)``; returns one column per target.
+    theory : Theory
+    X : pandas or polars DataFrame
+        Inputs, plus the group columns that monotonic constraints use (``within``).
+    y : array-like, optional
+        The observed targets; when given, the report also gives the accuracy (``rmse``).
+    targets : list of str, optional
+        Which targets the model predicts, in order (default: the theory's targets).
+    constraints : list of str, optional
+        Audit only these constraints (by name or description).
+    step : float
+        Finite-difference step, as a fraction of each input's standard deviation.
+    rtol : float
+        Relative tolerance of equality checks (equations, invariances, interactions).
+
+    Returns
+    -------
+    ConsistencyReport
+        Per constraint: checks made, violations, their mean and largest size, the worst
+        rows; ``report.score`` in [0, 1] (see :class:`ConsistencyReport`).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from tgds.theory import Theory, Variable, Monotonic
+    >>> theory = Theory([Variable("x", "m"), Variable("y", "1", role="target")], constraints=[Monotonic("y", wrt="x")])
+    >>> X = pd.DataFrame({"x": np.linspace(-1, 1, 101)})
+    >>> report = audit(lambda X: X["x"].to_numpy() ** 2, theory, X)  # falls for x < 0
+    >>> report.results[0].n_checks, report.results[0].n_violations
+    (101, 50)
+    """
+    if not isinstance(theory, Theory):
+        raise DataError(f"audit needs a Theory; got {type(theory).__name__}.")
+    predict = model.predict if hasattr(model, "predict") else model
+    if not callable(predict):
+        raise DataError(
+            f"audit needs a model with predict() or a callable; got {type(model).__name__}."
+        )
+    frame = _as_pandas(X)
+    if len(frame) == 0:
+        raise DataError("X has 0 rows; nothing to audit.")
+    targets = tuple(targets) if targets is not None else theory.targets
+    for t in targets:
+        if t not in theory.targets:
+            raise DataError(
+                f"{t!r} is not a target of the theory; targets: {list(theory.targets)}."
+            )
+    selected = _select(theory, constraints)
+    ev = _Evaluator(predict, theory, frame, targets)
+    preds = ev.predictions(frame)
+    steps = _steps(frame, step)
+    results = [_audit_one(ev, c, frame, preds, steps, rtol) for c in selected]
+    accuracy = None
+    if y is not None:
+        observed = np.asarray(y, dtype=float).reshape(len(frame), -1)
+        predicted = np.column_stack([preds[t] for t in targets])
+        accuracy = float(np.sqrt(np.mean((predicted - observed) ** 2)))
+    return ConsistencyReport(tuple(results), n_rows=len(frame), rmse=accuracy)
+
+
+def _audit_one(ev, c, X, preds, steps, rtol) -> ConstraintResult:
+    if isinstance(c, Bounds):
+        return _audit_bounds(ev, c, X, preds)
+    if isinstance(c, Monotonic) and c.within:
+        return _audit_pairs(ev, c, X, preds)
+    if isinstance(c, Monotonic | Shape):
+        return _audit_derivative_sign(ev, c, X, preds, steps)
+    if isinstance(c, Equation):
+        return _audit_equation(ev, c, X, preds, steps, rtol)
+    if isinstance(c, Invariance):
+        return _audit_invariance(ev, c, X, preds, rtol)
+    return _audit_interactions(ev, c, X, preds, steps, rtol)
+
+
+def _select(theory: Theory, names: Sequence[str] | None) -> list[AbstractConstraint]:
+    if names is None:
+        return list(theory.constraints)
+    labels = {c.label: c for c in theory.constraints}
+    unknown = [n for n in names if n not in labels]
+    if unknown:
+        raise TheoryError(
+            f"unknown constraint(s) {unknown}; the theory's constraints: {list(labels)}."
+        )
+    return [labels[n] for n in names]
+
+
+def _as_pandas(X: Any) -> pd.DataFrame:
+    if isinstance(X, pd.DataFrame):
+        return X.reset_index(drop=True)
+    if type(X).__module__.split(".")[0] == "polars":
+        return pd.DataFrame({c: X.get_column(c).to_numpy() for c in X.columns})
+    raise DataError(
+        f"X must be a pandas or polars DataFrame with the theory's column names; got {type(X).__name__}."
+    )

@@ -1,0 +1,170 @@
+"""``ConsistentRegressor``: a meta-estimator that repairs or rejects inconsistent predictions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.utils.validation import check_is_fitted
+
+from tgds._validation import Boolean, Instance, Optional, Rule, validate_params
+from tgds.exceptions import DataError
+from tgds.refine._audit import _as_pandas, audit
+from tgds.refine._repairs import (
+    AbstractRepair,
+    ConservationProjection,
+    IsotonicProjection,
+    ProjectToBounds,
+    RepairContext,
+)
+from tgds.theory import Equation, Monotonic, Theory
+
+__all__ = ["ConsistentRegressor", "default_repairs"]
+
+
+def default_repairs(theory: Theory) -> tuple[AbstractRepair, ...]:
+    """The repairs a theory calls for: linear equations, then monotone quantities, then bounds.
+
+    Bounds come last so that the result respects them; isotonic projection keeps values
+    inside the range of its input, so it cannot break bounds that held before it.
+    """
+    out: list[AbstractRepair] = []
+    algebraic = [
+        c for c in theory.constraints if isinstance(c, Equation) and not theory.residual_of(c)[1]
+    ]
+    if algebraic:
+        out.append(ConservationProjection())
+    if any(isinstance(c, Monotonic) and c.within for c in theory.constraints):
+        out.append(IsotonicProjection())
+    out.append(ProjectToBounds())
+    return tuple(out)
+
+
+class ConsistentRegressor(RegressorMixin, BaseEstimator):
+    """Wrap any regressor; repair its predictions onto the theory, or reject inconsistent ones.
+
+    Parameters
+    ----------
+    estimator : regressor
+        Any scikit-learn compatible regressor (cloned and fitted by ``fit``).
+    theory : Theory
+    repairs : sequence of repairs, optional
+        Applied in order after each ``predict``; default :func:`default_repairs`. Pass
+        ``()`` for none (audit or reject only).
+    reject : bool
+        After repairing, audit the predictions and return NaN for rows that still
+        violate a constraint; ``rejections_`` says which constraint and by how much.
+    targets : list of str, optional
+        The targets the estimator predicts, in order (default: the theory's targets).
+
+    Attributes
+    ----------
+    estimator_ : the fitted estimator
+    repair_report_ : pandas.DataFrame
+        After each ``predict``: per repair, rows changed, mean and largest absolute change.
+    rejections_ : pandas.DataFrame
+        After each ``predict`` with ``reject=True``: row, constraint, size.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from tgds.theory import Theory, Variable
+    >>> t = Theory([Variable("x"), Variable("y", bounds=(0, 1), role="target")])
+    >>> X = pd.DataFrame({"x": np.linspace(0, 2, 21)})
+    >>> model = ConsistentRegressor(LinearRegression(), t).fit(X, X["x"] / 2)
+    >>> float(model.predict(pd.DataFrame({"x": [4.0]}))[0])  # 2.0 clipped to the bound
+    1.0
+    """
+
+    _parameter_rules: dict[str, Rule] = {
+        "theory": Instance(Theory),
+        "repairs": Optional(Instance(list, tuple, words="a sequence of repairs")),
+        "reject": Boolean,
+        "targets": Optional(Instance(list, tuple, words="a list of target names")),
+    }
+
+    def __init__(
+        self,
+        estimator: Any,
+        theory: Theory,
+        *,
+        repairs: Sequence[AbstractRepair] | None = None,
+        reject: bool = False,
+        targets: Sequence[str] | None = None,
+    ):
+        self.estimator = estimator
+        self.theory = theory
+        self.repairs = repairs
+        self.reject = reject
+        self.targets = targets
+
+    def fit(self, X: Any, y: Any = None, **fit_params: Any) -> ConsistentRegressor:
+        """Fit a clone of ``estimator`` on ``(X, y)``; ``fit_params`` are passed on."""
+        validate_params(self, self._parameter_rules)
+        if not hasattr(self.estimator, "fit") or not hasattr(self.estimator, "predict"):
+            raise DataError(
+                f"ConsistentRegressor needs an estimator with fit and predict; got {type(self.estimator).__name__}."
+            )
+        for r in self._repairs():
+            if not isinstance(r, AbstractRepair):
+                raise DataError(
+                    f"repairs must be repair objects (ProjectToBounds(), IsotonicProjection(), ...); got {r!r:.60}."
+                )
+        self.targets_ = tuple(self.targets) if self.targets is not None else self.theory.targets
+        self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
+        return self
+
+    def _repairs(self) -> tuple[AbstractRepair, ...]:
+        return default_repairs(self.theory) if self.repairs is None else tuple(self.repairs)
+
+    def predict_raw(self, X: Any) -> np.ndarray:
+        """The wrapped estimator's predictions, unrepaired."""
+        check_is_fitted(self, "estimator_")
+        return np.asarray(self.estimator_.predict(X), dtype=float)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predictions after the repairs (NaN for rejected rows when ``reject=True``)."""
+        raw = self.predict_raw(X)
+        frame = _as_pandas(X)
+        flat = raw.reshape(len(frame), -1)
+        preds = {t: flat[:, k] for k, t in enumerate(self.targets_)}
+        ctx = RepairContext(self.theory, frame, self.targets_)
+        rows = []
+        for repair in self._repairs():
+            new = repair.apply(ctx, preds)
+            delta = np.column_stack([new[t] - preds[t] for t in self.targets_])
+            moved = np.abs(delta).max(axis=1)
+            rows.append(
+                {
+                    "repair": type(repair).__name__,
+                    "rows_changed": int(np.count_nonzero(moved)),
+                    "mean_abs_change": float(np.mean(np.abs(delta))),
+                    "max_abs_change": float(moved.max()) if moved.size else 0.0,
+                }
+            )
+            preds = new
+        self.repair_report_ = pd.DataFrame(
+            rows, columns=["repair", "rows_changed", "mean_abs_change", "max_abs_change"]
+        )
+        out = np.column_stack([preds[t] for t in self.targets_])
+        if self.reject:
+            out = self._reject(frame, out)
+        return out[:, 0] if raw.ndim == 1 else out
+
+    def _reject(self, frame: pd.DataFrame, out: np.ndarray) -> np.ndarray:
+        report = audit(lambda _: out, self.theory, frame, targets=self.targets_)
+        records = [
+            {"row": row, "constraint": r.label, "size": size}
+            for r in report.results
+            for rows, size in r.violations
+            for row in rows
+        ]
+        self.rejections_ = pd.DataFrame(records, columns=["row", "constraint", "size"])
+        bad = self.rejections_["row"].unique().astype(int)
+        out = out.copy()
+        out[bad] = np.nan
+        return out

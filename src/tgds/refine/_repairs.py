@@ -1,0 +1,312 @@
+"""Repairs: projections of predictions onto what the theory allows.
+
+Each repair is an immutable object with ``apply(context, predictions) -> predictions``
+(a dict target -> array); repairs compose in sequence.
+
+- :class:`ProjectToBounds` clips targets into their bounds (the nearest allowed value).
+- :class:`IsotonicProjection` replaces a monotone quantity along ``wrt`` within each
+  group by its least-squares isotonic fit (``sklearn.isotonic.isotonic_regression``).
+  When the quantity is a relation of one target (density of temperature), the
+  projection is made on the relation and mapped back to the target by solving
+  ``relation(T) = value`` on the monotone branch nearest the original prediction.
+- :class:`ConservationProjection` projects the targets of each row onto the linear
+  equations of the theory (``a·y = b``): the least-squares correction
+  ``y - Aᵀ(AAᵀ)⁻¹(Ay - b)``.
+
+All three are idempotent: applied twice they change nothing more.
+The bisection that inverts a relation is written here because scipy's scalar root
+finders are not vectorised over thousands of rows.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sympy
+from sklearn.isotonic import isotonic_regression
+
+from tgds.exceptions import DataError, TheoryError
+from tgds.theory import Bounds, Equation, Monotonic, SymbolicExpression, Theory
+from tgds.utils import group_codes, roundoff
+
+__all__ = [
+    "AbstractRepair",
+    "ProjectToBounds",
+    "IsotonicProjection",
+    "ConservationProjection",
+    "RepairContext",
+]
+
+
+@dataclass(frozen=True)
+class RepairContext:
+    """The theory, the inputs the predictions belong to, and the predicted targets' names."""
+
+    theory: Theory
+    X: pd.DataFrame
+    targets: tuple[str, ...]
+
+
+class AbstractRepair(ABC):
+    """A projection of predictions onto a constraint of the theory."""
+
+    @abstractmethod
+    def apply(self, ctx: RepairContext, preds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The repaired predictions (new arrays; ``preds`` is not modified)."""
+
+
+def _target_bounds(theory: Theory, target: str) -> tuple[float, float]:
+    lo, hi = theory.variable(target).bounds or (-math.inf, math.inf)
+    for c in theory.constraints:
+        if (
+            isinstance(c, Bounds)
+            and c.quantity == target
+            and (c.lower is not None or c.upper is not None)
+        ):
+            lo = max(lo, -math.inf if c.lower is None else c.lower)
+            hi = min(hi, math.inf if c.upper is None else c.upper)
+    return lo, hi
+
+
+@dataclass(frozen=True)
+class ProjectToBounds(AbstractRepair):
+    """Clip each target (or only ``target``) into its variable bounds and ``Bounds`` constraints.
+
+    Examples
+    --------
+    >>> from tgds.theory import Theory, Variable
+    >>> t = Theory([Variable("x"), Variable("y", bounds=(0, 1), role="target")])
+    >>> ctx = RepairContext(t, pd.DataFrame({"x": [0, 1, 2]}), ("y",))
+    >>> ProjectToBounds().apply(ctx, {"y": np.array([-0.5, 0.5, 2.0])})["y"]
+    array([0. , 0.5, 1. ])
+    """
+
+    target: str | None = None
+
+    def apply(self, ctx: RepairContext, preds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        out = dict(preds)
+        for t in [self.target] if self.target else ctx.targets:
+            if t not in preds:
+                raise TheoryError(
+                    f"ProjectToBounds: {t!r} is not a predicted target; targets: {list(ctx.targets)}."
+                )
+            lo, hi = _target_bounds(ctx.theory, t)
+            out[t] = np.clip(preds[t], lo, hi)
+        return out
+
+
+@dataclass(frozen=True)
+class IsotonicProjection(AbstractRepair):
+    """Project a monotone quantity onto monotone sequences along ``wrt`` within groups.
+
+    Parameters
+    ----------
+    constraint : str, optional
+        The name (or description) of a ``Monotonic`` constraint with ``within``; by
+        default every such constraint of the theory, in order.
+    """
+
+    constraint: str | None = None
+
+    def apply(self, ctx: RepairContext, preds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        out = dict(preds)
+        for c in self._constraints(ctx.theory):
+            out = _isotonic(ctx, c, out)
+        return out
+
+    def _constraints(self, theory: Theory) -> list[Monotonic]:
+        found = [c for c in theory.constraints if isinstance(c, Monotonic) and c.within]
+        if self.constraint is None:
+            return found
+        chosen = [c for c in found if c.label == self.constraint]
+        if not chosen:
+            raise TheoryError(
+                f"IsotonicProjection: no monotonic constraint with 'within' named {self.constraint!r}; "
+                f"candidates: {[c.label for c in found]}."
+            )
+        return chosen
+
+
+def _isotonic(
+    ctx: RepairContext, c: Monotonic, preds: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    for name in (c.wrt, *c.within):
+        if name not in ctx.X.columns:
+            raise DataError(
+                f"IsotonicProjection of {c.label!r} needs the column {name!r}; X has {list(ctx.X.columns)}."
+            )
+    inverse = (
+        _RelationInverse.of(ctx.theory, c.quantity, ctx.targets, preds)
+        if c.quantity not in preds
+        else None
+    )
+    q = preds[c.quantity] if inverse is None else inverse.forward(preds[inverse.target])
+    codes = group_codes([ctx.X[g].to_numpy() for g in c.within])
+    order = np.lexsort((ctx.X[c.wrt].to_numpy(dtype=float), codes))
+    projected = q.astype(float).copy()
+    increasing = c.direction == "increasing"
+    starts = np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1]])
+    for a, b in zip(starts, np.r_[starts[1:], len(order)], strict=True):
+        rows = order[a:b]
+        if len(rows) > 1:
+            projected[rows] = isotonic_regression(q[rows], increasing=increasing)
+    out = dict(preds)
+    if inverse is None:
+        out[c.quantity] = projected
+    else:
+        changed = np.abs(projected - q) > roundoff(q)  # untouched rows keep their exact prediction
+        solved = inverse.solve(projected, preds[inverse.target])
+        out[inverse.target] = np.where(changed, solved, preds[inverse.target])
+    return out
+
+
+@dataclass(frozen=True)
+class _RelationInverse:
+    """``relation(target)`` for a relation of one target, and its branch-wise inverse."""
+
+    target: str
+    fn: Any
+    lo: float
+    hi: float
+
+    @classmethod
+    def of(
+        cls, theory: Theory, relation: str, targets: tuple[str, ...], preds: dict[str, np.ndarray]
+    ) -> _RelationInverse:
+        expr = theory.expression_of(relation)
+        free = {s.name for s in expr.sympy.free_symbols} - set(theory.parameter_values())
+        if len(free) != 1 or next(iter(free)) not in targets:
+            raise TheoryError(
+                f"isotonic projection of the relation {relation!r} needs a relation of one predicted target "
+                f"(and parameters); it uses {sorted(free)}."
+            )
+        target = next(iter(free))
+        compiled = SymbolicExpression(
+            expr.sympy.subs(theory.parameter_values()), relation
+        ).to_numpy()
+        lo, hi = theory.variable(target).bounds or (-math.inf, math.inf)
+        values = preds[target]
+        span = float(np.ptp(values)) or 1.0
+        lo = lo if math.isfinite(lo) else float(np.min(values)) - span
+        hi = hi if math.isfinite(hi) else float(np.max(values)) + span
+        return cls(target, lambda v: np.asarray(compiled({target: v}), dtype=float), lo, hi)
+
+    def forward(self, values: np.ndarray) -> np.ndarray:
+        return self.fn(np.asarray(values, dtype=float))
+
+    def branches(self) -> list[tuple[float, float]]:
+        """Intervals of the target on which the relation is monotone."""
+        grid = np.linspace(self.lo, self.hi, 4001)
+        slope = np.sign(np.diff(self.fn(grid)))
+        turns = np.flatnonzero(slope[1:] * slope[:-1] < 0) + 1
+        edges = [self.lo, *[float(grid[i]) for i in turns], self.hi]
+        return list(zip(edges[:-1], edges[1:], strict=True))
+
+    def solve(self, wanted: np.ndarray, near: np.ndarray) -> np.ndarray:
+        """For each row, the target value nearest ``near`` with ``relation(value) = wanted``."""
+        best = np.full(wanted.shape, np.nan)
+        for a, b in self.branches():
+            fa, fb = self.fn(np.array([a, b]))
+            inside = (wanted >= min(fa, fb)) & (wanted <= max(fa, fb))
+            if not inside.any():
+                continue
+            root = _bisect(
+                self.fn, np.full(wanted.shape, a), np.full(wanted.shape, b), wanted, fa < fb
+            )
+            closer = inside & (np.isnan(best) | (np.abs(root - near) < np.abs(best - near)))
+            best = np.where(closer, root, best)
+        if np.isnan(best).any():
+            grid = np.linspace(self.lo, self.hi, 4001)
+            fallback = grid[np.argmin(np.abs(self.fn(grid)[None, :] - wanted[:, None]), axis=1)]
+            best = np.where(np.isnan(best), fallback, best)
+        return best
+
+
+def _bisect(fn: Any, a: np.ndarray, b: np.ndarray, wanted: np.ndarray, rising: bool) -> np.ndarray:
+    for _ in range(80):  # 80 halvings: below float resolution for any bracket
+        mid = 0.5 * (a + b)
+        below = (fn(mid) < wanted) if rising else (fn(mid) > wanted)
+        a, b = np.where(below, mid, a), np.where(below, b, mid)
+    return 0.5 * (a + b)
+
+
+@dataclass(frozen=True)
+class ConservationProjection(AbstractRepair):
+    """Least-squares projection of each row's targets onto linear equations of the theory.
+
+    Parameters
+    ----------
+    equations : tuple of str, optional
+        Names (or descriptions) of ``Equation`` constraints that are linear in the targets
+        with constant coefficients (the right-hand side may depend on inputs), such as
+        ``a + b + c == total``. By default every equation without derivatives.
+    """
+
+    equations: tuple[str, ...] | None = None
+
+    def apply(self, ctx: RepairContext, preds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        eqs = self._equations(ctx.theory)
+        if not eqs:
+            return dict(preds)
+        A, rhs = self._system(ctx, eqs)
+        Y = np.column_stack([preds[t] for t in ctx.targets])
+        excess = Y @ A.T - rhs  # (n, m)
+        correction = excess @ np.linalg.solve(A @ A.T, A)  # (n, k)
+        fixed = Y - correction
+        return {**preds, **{t: fixed[:, k] for k, t in enumerate(ctx.targets)}}
+
+    def _equations(self, theory: Theory) -> list[Equation]:
+        eqs = [
+            c
+            for c in theory.constraints
+            if isinstance(c, Equation) and not theory.residual_of(c)[1]
+        ]
+        if self.equations is None:
+            return eqs
+        chosen = [c for c in eqs if c.label in self.equations]
+        missing = set(self.equations) - {c.label for c in chosen}
+        if missing:
+            raise TheoryError(
+                f"ConservationProjection: no algebraic equation named {sorted(missing)}; candidates: {[c.label for c in eqs]}."
+            )
+        return chosen
+
+    def _system(self, ctx: RepairContext, eqs: list[Equation]) -> tuple[np.ndarray, np.ndarray]:
+        symbols = {t: sympy.Symbol(t, real=True) for t in ctx.targets}
+        rows, rhs = [], []
+        params = ctx.theory.parameter_values()
+        for c in eqs:
+            r = ctx.theory.residual_of(c)[0].sympy.subs(params)
+            coeffs = [sympy.diff(r, symbols[t]) for t in ctx.targets]
+            if any(co.free_symbols for co in coeffs) or any(
+                sympy.diff(co, s) != 0 for co in coeffs for s in symbols.values()
+            ):
+                raise TheoryError(
+                    f"ConservationProjection: equation {c.label!r} is not linear in the targets with constant coefficients."
+                )
+            rows.append([float(co) for co in coeffs])
+            rest = -r.subs({s: 0 for s in symbols.values()})
+            values = {
+                s.name: ctx.X[s.name].to_numpy(dtype=float)
+                for s in rest.free_symbols
+                if s.name in ctx.X.columns
+            }
+            missing = {s.name for s in rest.free_symbols} - set(values)
+            if missing:
+                raise DataError(
+                    f"ConservationProjection: equation {c.label!r} needs the column(s) {sorted(missing)}."
+                )
+            rhs.append(
+                np.broadcast_to(SymbolicExpression(rest, c.label).evaluate(values), (len(ctx.X),))
+            )
+        A = np.asarray(rows, dtype=float)
+        if np.linalg.matrix_rank(A) < len(rows):
+            raise TheoryError(
+                "ConservationProjection: the equations are linearly dependent; drop the redundant ones."
+            )
+        return A, np.column_stack(rhs)

@@ -1,0 +1,49 @@
+"""Pairs of neighbouring rows along a variable within groups (for monotonicity checks)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["monotone_pairs", "group_codes", "roundoff"]
+
+
+def monotone_pairs(wrt: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Index pairs ``(i, j)`` of consecutive rows along ``wrt`` within each group, ``wrt_i < wrt_j``.
+
+    ``groups`` holds integer group codes (see :func:`group_codes`). Rows are sorted by
+    group, then ``wrt``; equal ``wrt`` values in one group are not paired.
+
+    Examples
+    --------
+    >>> monotone_pairs(np.array([2.0, 0.0, 1.0, 0.0]), np.array([0, 0, 0, 1]))
+    array([[1, 2],
+           [2, 0]])
+    """
+    order = np.lexsort((wrt, groups))
+    g, w = groups[order], wrt[order]
+    keep = (g[1:] == g[:-1]) & (w[1:] > w[:-1])
+    return np.stack([order[:-1][keep], order[1:][keep]], axis=1)
+
+
+def group_codes(columns: list[np.ndarray]) -> np.ndarray:
+    """Integer codes of the distinct combinations of values in ``columns`` (one array per column).
+
+    Examples
+    --------
+    >>> group_codes([np.array(["a", "b", "a"]), np.array([1, 1, 1])]).tolist()
+    [0, 1, 0]
+    """
+    if len(columns) == 1:
+        return pd.factorize(pd.Index(columns[0]))[0]
+    return pd.factorize(pd.MultiIndex.from_arrays([pd.Index(c) for c in columns]))[0]
+
+
+def roundoff(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+    """The size below which two computed values count as equal: 16 ulp of the larger one.
+
+    Repairs that invert a relation (temperature from density) reproduce a value only to
+    floating-point precision; comparisons of such values use this slack.
+    """
+    size = np.abs(a) if b is None else np.maximum(np.abs(a), np.abs(b))
+    return 16 * np.finfo(float).eps * size
