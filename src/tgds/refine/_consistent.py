@@ -59,6 +59,9 @@ class ConsistentRegressor(RegressorMixin, BaseEstimator):
         violate a constraint; ``rejections_`` says which constraint and by how much.
     targets : list of str, optional
         The targets the estimator predicts, in order (default: the theory's targets).
+    prefit : bool
+        ``estimator`` is already fitted: ``fit`` (which may then be called without
+        data) uses it as it is instead of fitting a clone.
 
     Attributes
     ----------
@@ -85,6 +88,7 @@ class ConsistentRegressor(RegressorMixin, BaseEstimator):
         "repairs": Optional(Instance(list, tuple, words="a sequence of repairs")),
         "reject": Boolean,
         "targets": Optional(Instance(list, tuple, words="a list of target names")),
+        "prefit": Boolean,
     }
 
     def __init__(
@@ -95,15 +99,17 @@ class ConsistentRegressor(RegressorMixin, BaseEstimator):
         repairs: Sequence[AbstractRepair] | None = None,
         reject: bool = False,
         targets: Sequence[str] | None = None,
+        prefit: bool = False,
     ):
         self.estimator = estimator
         self.theory = theory
         self.repairs = repairs
         self.reject = reject
         self.targets = targets
+        self.prefit = prefit
 
-    def fit(self, X: Any, y: Any = None, **fit_params: Any) -> ConsistentRegressor:
-        """Fit a clone of ``estimator`` on ``(X, y)``; ``fit_params`` are passed on."""
+    def fit(self, X: Any = None, y: Any = None, **fit_params: Any) -> ConsistentRegressor:
+        """Fit a clone of ``estimator`` on ``(X, y)`` (``fit_params`` are passed on), or take it as fitted with ``prefit``."""
         validate_params(self, self._parameter_rules)
         if not hasattr(self.estimator, "fit") or not hasattr(self.estimator, "predict"):
             raise DataError(
@@ -115,7 +121,13 @@ class ConsistentRegressor(RegressorMixin, BaseEstimator):
                     f"repairs must be repair objects (ProjectToBounds(), IsotonicProjection(), ...); got {r!r:.60}."
                 )
         self.targets_ = tuple(self.targets) if self.targets is not None else self.theory.targets
-        self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
+        if self.prefit:
+            check_is_fitted(self.estimator)
+            self.estimator_ = self.estimator
+        else:
+            if X is None:
+                raise DataError("fit needs X (and y) unless prefit=True.")
+            self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
         return self
 
     def _repairs(self) -> tuple[AbstractRepair, ...]:

@@ -1,0 +1,189 @@
+"""``compare``: many models on the same folds, judged on accuracy, consistency and simplicity.
+
+Following Karpatne et al. (2017), *performance ∝ accuracy + simplicity + consistency*:
+each model is ranked on test RMSE (lower is better), on the consistency score of its
+test predictions (:func:`tgds.audit`, higher is better) and on its complexity
+(:func:`complexity`, lower is better); the overall rank is the mean of the three
+ranks (ties share the better rank), and the table is sorted by it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import clone
+
+from tgds.exceptions import DataError
+from tgds.refine import audit
+from tgds.selection._simplicity import complexity
+from tgds.theory import Theory
+
+__all__ = ["compare", "Comparison"]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The result of :func:`compare`.
+
+    ``folds``: one row per model and fold (``rmse``, ``mae``, ``r2``, ``consistency``,
+    ``violation_rate``, ``complexity``, ``fit_s``); ``summary``: one row per model with
+    the means over folds, the rank on each criterion and the overall rank, sorted by it.
+    """
+
+    folds: pd.DataFrame
+    summary: pd.DataFrame
+
+    @property
+    def best(self) -> str:
+        """The model ranked first overall."""
+        return str(self.summary.index[0])
+
+    def first_on(self, criterion: str) -> str:
+        """The model ranked first on ``accuracy``, ``consistency`` or ``simplicity``."""
+        column = {
+            "accuracy": "rank_accuracy",
+            "consistency": "rank_consistency",
+            "simplicity": "rank_simplicity",
+        }
+        if criterion not in column:
+            raise DataError(f"criterion must be one of {list(column)}; got {criterion!r}.")
+        return str(self.summary[column[criterion]].idxmin())
+
+    def __str__(self) -> str:
+        shown = self.summary[
+            ["rmse", "mae", "r2", "consistency", "violation_rate", "complexity", "fit_s", "rank"]
+        ]
+        return (
+            "Comparison on the same folds (means over folds; rank = mean of accuracy, consistency, simplicity ranks)\n"
+            + shown.to_string(float_format=lambda v: f"{v:.4g}")
+        )
+
+    def _repr_html_(self) -> str:
+        return self.summary.to_html(float_format=lambda v: f"{v:.4g}")
+
+
+def _fold(
+    name: str,
+    model: Any,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    train: np.ndarray,
+    test: np.ndarray,
+    theory: Theory,
+    fold: int,
+    fit_params: dict,
+) -> dict:
+    est = clone(model)
+    start = time.perf_counter()
+    est.fit(X.iloc[train], y[train], **fit_params)
+    fit_s = time.perf_counter() - start
+    X_test = X.iloc[test].reset_index(drop=True)
+    pred = np.asarray(est.predict(X_test), dtype=float).reshape(len(test), -1)
+    obs = y[test].reshape(len(test), -1)
+    err = pred - obs
+    report = audit(lambda _: pred, theory, X_test)
+    checks = sum(r.n_checks for r in report.results)
+    ss_tot = float(np.sum((obs - obs.mean(axis=0)) ** 2))
+    return {
+        "model": name,
+        "fold": fold,
+        "n_test": len(test),
+        "rmse": float(np.sqrt(np.mean(err**2))),
+        "mae": float(np.mean(np.abs(err))),
+        "r2": 1.0 - float(np.sum(err**2)) / ss_tot if ss_tot > 0 else np.nan,
+        "consistency": report.score,
+        "violation_rate": report.n_violations / checks if checks else 0.0,
+        "complexity": complexity(est),
+        "fit_s": fit_s,
+    }
+
+
+def compare(
+    models: Mapping[str, Any],
+    X: Any,
+    y: Any,
+    theory: Theory,
+    cv: Any,
+    *,
+    groups: Any = None,
+    fit_params: Mapping[str, Mapping[str, Any]] | None = None,
+    n_jobs: int | None = None,
+) -> Comparison:
+    """Fit and evaluate every model on the same folds of ``cv``.
+
+    Parameters
+    ----------
+    models : dict name -> estimator
+        Unfitted estimators (cloned for each fold), e.g. ``PhysicsModelRegressor``,
+        ``TheoryGuidedRegressor``, a scikit-learn pipeline.
+    X : pandas DataFrame
+        Inputs with the theory's column names (and group columns for the audit).
+    y : array-like
+        Observed targets.
+    theory : Theory
+        Used to audit each model's test predictions.
+    cv : splitter
+        Any scikit-learn splitter, e.g. :class:`tgds.selection.BlockedTimeSplit`.
+    groups : array-like, optional
+        Passed to ``cv.split``.
+    fit_params : dict name -> dict, optional
+        Extra ``fit`` arguments per model (e.g. ``{"PGNN": {"X_unlabeled": df}}``).
+    n_jobs : int, optional
+        Folds run in parallel with joblib (``-1``: all cores).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from sklearn.model_selection import KFold
+    >>> from tgds.theory import Theory, Variable, Monotonic
+    >>> t = Theory([Variable("x"), Variable("y", role="target")], constraints=[Monotonic("y", wrt="x")])
+    >>> X = pd.DataFrame({"x": np.linspace(0, 1, 40)})
+    >>> result = compare({"linear": LinearRegression()}, X, 2 * X["x"], t, KFold(4))
+    >>> float(result.summary.loc["linear", "consistency"])
+    1.0
+    """
+    if not isinstance(theory, Theory):
+        raise DataError(f"compare needs a Theory; got {type(theory).__name__}.")
+    if not isinstance(models, Mapping) or not models:
+        raise DataError("models must be a non-empty dict name -> estimator.")
+    if not isinstance(X, pd.DataFrame):
+        raise DataError(
+            f"X must be a pandas DataFrame with the theory's column names; got {type(X).__name__}."
+        )
+    y_arr = np.asarray(y, dtype=float)
+    if len(y_arr) != len(X):
+        raise DataError(f"y has {len(y_arr)} rows but X has {len(X)}.")
+    fit_params = dict(fit_params or {})
+    unknown = set(fit_params) - set(models)
+    if unknown:
+        raise DataError(
+            f"fit_params names unknown model(s) {sorted(unknown)}; models: {list(models)}."
+        )
+    X = X.reset_index(drop=True)
+    splits = list(cv.split(X, y_arr, groups))
+    jobs = (
+        delayed(_fold)(
+            name, model, X, y_arr, train, test, theory, k, dict(fit_params.get(name, {}))
+        )
+        for name, model in models.items()
+        for k, (train, test) in enumerate(splits)
+    )
+    folds = pd.DataFrame(Parallel(n_jobs=n_jobs)(jobs))
+    return Comparison(folds=folds, summary=_summarise(folds))
+
+
+def _summarise(folds: pd.DataFrame) -> pd.DataFrame:
+    metrics = ["rmse", "mae", "r2", "consistency", "violation_rate", "complexity", "fit_s"]
+    summary = folds.groupby("model", sort=False)[metrics].mean()
+    summary["rank_accuracy"] = summary["rmse"].rank(method="min")
+    summary["rank_consistency"] = summary["consistency"].rank(method="min", ascending=False)
+    summary["rank_simplicity"] = summary["complexity"].rank(method="min", na_option="bottom")
+    summary["rank"] = summary[["rank_accuracy", "rank_consistency", "rank_simplicity"]].mean(axis=1)
+    return summary.sort_values(["rank", "rmse"])

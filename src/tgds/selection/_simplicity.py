@@ -1,0 +1,102 @@
+"""Simplicity: one complexity count per model family (smaller is simpler).
+
+| family | complexity |
+|---|---|
+| tgds neural models | trainable weights and biases |
+| ``PhysicsModelRegressor`` | fitted parameters (0: the physics model is given) |
+| linear models (``coef_``) | non-zero coefficients plus the intercept |
+| decision trees, random forests, extra trees | leaves, summed over trees |
+| ``HistGradientBoosting*`` | leaves, summed over trees |
+| ``GradientBoosting*`` | leaves, summed over trees |
+| XGBoost / LightGBM | leaves, summed over trees (from the booster's own dump) |
+| ``Pipeline`` / ``ConsistentRegressor`` | the complexity of the final / wrapped estimator |
+| anything else | NaN (unknown) |
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+
+__all__ = ["complexity"]
+
+
+def complexity(model: Any) -> float:
+    """The complexity count of a fitted model (see the module table); NaN when unknown.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import Lasso
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(50, 5))
+    >>> complexity(Lasso(alpha=0.5).fit(X, X[:, 0]))  # one coefficient survives, plus the intercept
+    2.0
+    """
+    for probe in (_wrapped, _tgds, _trees, _hist_boosting, _boosters, _linear):
+        value = probe(model)
+        if value is not None:
+            return float(value)
+    return math.nan
+
+
+def _wrapped(model: Any) -> float | None:
+    if hasattr(model, "steps"):  # Pipeline
+        return complexity(model.steps[-1][1])
+    if hasattr(model, "estimator_") and hasattr(model, "theory"):  # ConsistentRegressor
+        return complexity(model.estimator_)
+    return None
+
+
+def _tgds(model: Any) -> float | None:
+    if hasattr(model, "model_") and hasattr(model.model_, "net"):
+        from tgds.nn import count_parameters  # noqa: PLC0415
+
+        return count_parameters(model.model_)
+    if hasattr(model, "n_parameters_"):
+        return model.n_parameters_
+    return None
+
+
+def _trees(model: Any) -> float | None:
+    if hasattr(model, "tree_"):
+        return model.tree_.n_leaves
+    estimators = getattr(model, "estimators_", None)
+    if estimators is None:
+        return None
+    flat = np.ravel(np.asarray(estimators, dtype=object))
+    if all(hasattr(e, "tree_") for e in flat):
+        return sum(e.tree_.n_leaves for e in flat)
+    return None
+
+
+def _hist_boosting(model: Any) -> float | None:
+    predictors = getattr(model, "_predictors", None)
+    if predictors is None:
+        return None
+    return sum(int(p.nodes["is_leaf"].sum()) for stage in predictors for p in stage)
+
+
+def _boosters(model: Any) -> float | None:
+    booster = getattr(model, "get_booster", None)
+    if callable(booster):  # XGBoost
+        dumps = booster().get_dump(dump_format="json")
+        return sum(_xgb_leaves(json.loads(d)) for d in dumps)
+    if hasattr(model, "booster_") and hasattr(model.booster_, "dump_model"):  # LightGBM
+        return sum(t["num_leaves"] for t in model.booster_.dump_model()["tree_info"])
+    return None
+
+
+def _xgb_leaves(node: dict) -> int:
+    children = node.get("children")
+    return 1 if not children else sum(_xgb_leaves(c) for c in children)
+
+
+def _linear(model: Any) -> float | None:
+    coef = getattr(model, "coef_", None)
+    if coef is None:
+        return None
+    intercept = np.atleast_1d(getattr(model, "intercept_", 0.0))
+    return int(np.count_nonzero(coef)) + int(np.count_nonzero(intercept))
