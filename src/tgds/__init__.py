@@ -26,6 +26,8 @@ __version__ = "0.1.0"
 
 from tgds._persist import load, save  # noqa: E402 - needs the names above
 from tgds.models import TheoryGuidedClassifier, TheoryGuidedRegressor  # noqa: E402
+from tgds.refine import audit  # noqa: E402
+from tgds.selection import compare  # noqa: E402
 
 __all__ = [
     "Bounds",
@@ -47,7 +49,9 @@ __all__ = [
     "UnitError",
     "Variable",
     "__version__",
+    "audit",
     "check_data",
+    "compare",
     "load",
     "save",
 ]

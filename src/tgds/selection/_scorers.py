@@ -1,0 +1,44 @@
+"""Scorers for ``cross_validate`` and ``GridSearchCV``: consistency with a theory, simplicity."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from tgds.exceptions import DataError
+from tgds.refine import audit
+from tgds.selection._simplicity import complexity
+from tgds.theory import Theory
+
+__all__ = ["consistency_scorer", "simplicity_scorer"]
+
+
+def consistency_scorer(
+    theory: Theory, constraints: Sequence[str] | None = None
+) -> Callable[[Any, Any, Any], float]:
+    """A scorer ``f(estimator, X, y) -> consistency score in [0, 1]`` (higher is better).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from sklearn.linear_model import LinearRegression
+    >>> from sklearn.model_selection import cross_validate, KFold
+    >>> from tgds.theory import Theory, Variable, Bounds
+    >>> t = Theory([Variable("x"), Variable("y", bounds=(0, 1), role="target")])
+    >>> X = pd.DataFrame({"x": np.linspace(0, 1, 20)})
+    >>> scores = cross_validate(LinearRegression(), X, X["x"], cv=KFold(2), scoring=consistency_scorer(t))
+    >>> [float(s) for s in scores["test_score"]]
+    [1.0, 1.0]
+    """
+    if not isinstance(theory, Theory):
+        raise DataError(f"consistency_scorer needs a Theory; got {type(theory).__name__}.")
+
+    def score(estimator: Any, X: Any, y: Any = None) -> float:
+        return audit(estimator, theory, X, constraints=constraints).score
+
+    return score
+
+
+def simplicity_scorer(estimator: Any, X: Any = None, y: Any = None) -> float:
+    """A scorer giving minus the complexity of the fitted estimator (higher is simpler)."""
+    return -complexity(estimator)
