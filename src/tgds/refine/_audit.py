@@ -63,10 +63,11 @@ class _Evaluator:
 
     def predictions(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
         raw = np.asarray(self.predict(X), dtype=float)
-        raw = raw.reshape(len(X), -1) if raw.ndim == 1 else raw
+        shape = raw.shape
+        raw = raw[:, None] if raw.ndim == 1 else raw
         if raw.shape != (len(X), len(self.targets)):
             raise DataError(
-                f"the model's predictions have shape {np.shape(raw)}; expected ({len(X)},) or "
+                f"the model's predictions have shape {shape}; expected ({len(X)},) or "
                 f"({len(X)}, {len(self.targets)}) for the targets {list(self.targets)}."
             )
         return {t: raw[:, k] for k, t in enumerate(self.targets)}
@@ -271,7 +272,13 @@ def _audit_invariance(
 
 
 def _audit_interactions(
-    ev: _Evaluator, c: Interactions, X: pd.DataFrame, preds: dict, steps: dict, rtol: float
+    ev: _Evaluator,
+    c: Interactions,
+    X: pd.DataFrame,
+    preds: dict,
+    steps: dict,
+    rtol: float,
+    step: float,
 ) -> ConstraintResult:
     inputs = sorted({v for g in c.groups for v in g})
     for name in inputs:
@@ -295,7 +302,7 @@ def _audit_interactions(
         fa = ev.predictions(ev.shifted(X, a, ha))[target]
         fb = ev.predictions(ev.shifted(X, b, hb))[target]
         fab = ev.predictions(ev.shifted(ev.shifted(X, a, ha), b, hb))[target]
-        mags.append(np.abs(fab - fa - fb + base) / scale)
+        mags.append(np.abs(fab - fa - fb + base) / (ha * hb) * (ha / step) * (hb / step) / scale)
     mag = np.concatenate(mags)
     rows = np.tile(np.arange(len(X)), len(forbidden))
     note = f"mixed differences for {len(forbidden)} pair(s) of inputs in different groups"
@@ -369,7 +376,7 @@ def audit(
     ev = _Evaluator(predict, theory, frame, targets)
     preds = ev.predictions(frame)
     steps = _steps(frame, step)
-    results = [_audit_one(ev, c, frame, preds, steps, rtol) for c in selected]
+    results = [_audit_one(ev, c, frame, preds, steps, rtol, step) for c in selected]
     accuracy = None
     if y is not None:
         observed = np.asarray(y, dtype=float).reshape(len(frame), -1)
@@ -378,7 +385,7 @@ def audit(
     return ConsistencyReport(tuple(results), n_rows=len(frame), rmse=accuracy)
 
 
-def _audit_one(ev, c, X, preds, steps, rtol) -> ConstraintResult:
+def _audit_one(ev, c, X, preds, steps, rtol, step) -> ConstraintResult:
     if isinstance(c, Bounds):
         return _audit_bounds(ev, c, X, preds)
     if isinstance(c, Monotonic) and c.within:
@@ -389,7 +396,7 @@ def _audit_one(ev, c, X, preds, steps, rtol) -> ConstraintResult:
         return _audit_equation(ev, c, X, preds, steps, rtol)
     if isinstance(c, Invariance):
         return _audit_invariance(ev, c, X, preds, rtol)
-    return _audit_interactions(ev, c, X, preds, steps, rtol)
+    return _audit_interactions(ev, c, X, preds, steps, rtol, step)
 
 
 def _select(theory: Theory, names: Sequence[str] | None) -> list[AbstractConstraint]:

@@ -142,7 +142,12 @@ class ConsistentRegressor(RegressorMixin, BaseEstimator):
         """Predictions after the repairs (NaN for rejected rows when ``reject=True``)."""
         raw = self.predict_raw(X)
         frame = _as_pandas(X)
-        flat = raw.reshape(len(frame), -1)
+        flat = raw[:, None] if raw.ndim == 1 else raw
+        if flat.shape != (len(frame), len(self.targets_)):
+            raise DataError(
+                f"the estimator's predictions have shape {raw.shape}; expected ({len(frame)},) or "
+                f"({len(frame)}, {len(self.targets_)}) for the targets {list(self.targets_)}."
+            )
         preds = {t: flat[:, k] for k, t in enumerate(self.targets_)}
         ctx = RepairContext(self.theory, frame, self.targets_)
         rows = []

@@ -153,8 +153,10 @@ def _isotonic(
     starts = np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1]])
     for a, b in zip(starts, np.r_[starts[1:], len(order)], strict=True):
         rows = order[a:b]
-        if len(rows) > 1:
-            projected[rows] = isotonic_regression(q[rows], increasing=increasing)
+        seq = q[rows]
+        drop = seq[:-1] - seq[1:] if increasing else seq[1:] - seq[:-1]
+        if np.any(drop > roundoff(seq[:-1], seq[1:])):  # leave monotone groups untouched
+            projected[rows] = isotonic_regression(seq, increasing=increasing)
     out = dict(preds)
     if inverse is None:
         out[c.quantity] = projected

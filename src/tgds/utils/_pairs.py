@@ -22,8 +22,18 @@ def monotone_pairs(wrt: np.ndarray, groups: np.ndarray) -> np.ndarray:
     """
     order = np.lexsort((wrt, groups))
     g, w = groups[order], wrt[order]
-    keep = (g[1:] == g[:-1]) & (w[1:] > w[:-1])
-    return np.stack([order[:-1][keep], order[1:][keep]], axis=1)
+    new_level = np.r_[True, (g[1:] != g[:-1]) | (w[1:] != w[:-1])]
+    starts = np.flatnonzero(new_level)
+    ends = np.r_[starts[1:], len(order)]
+    if np.all(ends - starts == 1):  # no ties: consecutive rows
+        keep = (g[1:] == g[:-1]) & (w[1:] > w[:-1])
+        return np.stack([order[:-1][keep], order[1:][keep]], axis=1)
+    out = []
+    for k in range(len(starts) - 1):  # every row of a level with every row of the next
+        if g[starts[k]] == g[starts[k + 1]]:
+            a, b = order[starts[k] : ends[k]], order[starts[k + 1] : ends[k + 1]]
+            out.append(np.stack(np.meshgrid(a, b, indexing="ij"), axis=-1).reshape(-1, 2))
+    return np.concatenate(out) if out else np.zeros((0, 2), dtype=int)
 
 
 def group_codes(columns: list[np.ndarray]) -> np.ndarray:
