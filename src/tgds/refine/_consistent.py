@@ -140,6 +140,13 @@ class ConsistentRegressor(RegressorMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """Predictions after the repairs (NaN for rejected rows when ``reject=True``)."""
+        out, self.repair_report_ = self._repaired(X)
+        if self.reject:
+            out = self._reject(_as_pandas(X), out)
+        return out[:, 0] if len(self.targets_) == 1 else out
+
+    def _repaired(self, X: Any) -> tuple[np.ndarray, pd.DataFrame]:
+        """Repaired predictions, shape (n, n_targets), and the repair report."""
         raw = self.predict_raw(X)
         frame = _as_pandas(X)
         flat = raw[:, None] if raw.ndim == 1 else raw
@@ -164,16 +171,14 @@ class ConsistentRegressor(RegressorMixin, BaseEstimator):
                 }
             )
             preds = new
-        self.repair_report_ = pd.DataFrame(
+        report = pd.DataFrame(
             rows, columns=["repair", "rows_changed", "mean_abs_change", "max_abs_change"]
         )
-        out = np.column_stack([preds[t] for t in self.targets_])
-        if self.reject:
-            out = self._reject(frame, out)
-        return out[:, 0] if raw.ndim == 1 else out
+        return np.column_stack([preds[t] for t in self.targets_]), report
 
     def _reject(self, frame: pd.DataFrame, out: np.ndarray) -> np.ndarray:
-        report = audit(lambda _: out, self.theory, frame, targets=self.targets_)
+        # audit the repaired model itself, so that checks that perturb the inputs see its response
+        report = audit(lambda Z: self._repaired(Z)[0], self.theory, frame, targets=self.targets_)
         records = [
             {"row": row, "constraint": r.label, "size": size}
             for r in report.results
@@ -181,7 +186,6 @@ class ConsistentRegressor(RegressorMixin, BaseEstimator):
             for row in rows
         ]
         self.rejections_ = pd.DataFrame(records, columns=["row", "constraint", "size"])
-        bad = self.rejections_["row"].unique().astype(int)
         out = out.copy()
-        out[bad] = np.nan
+        out[self.rejections_["row"].unique().astype(int)] = np.nan
         return out

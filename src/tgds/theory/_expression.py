@@ -8,7 +8,7 @@ symbolically. Units are checked when a :class:`~tgds.theory.Theory` binds it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import sympy
 
@@ -70,6 +70,17 @@ class Expression:
     def __hash__(self) -> int:
         return hash((self.text, self.equation))
 
+    # Immutable: copies are the object itself; pickling (for joblib workers and
+    # scikit-learn's in-memory checks, never for files) re-parses the text.
+    def __copy__(self) -> Expression:
+        return self
+
+    def __deepcopy__(self, memo: dict) -> Expression:
+        return self
+
+    def __reduce__(self) -> tuple:
+        return (_rebuild, (self.text, self.equation, self._owner))
+
     def __repr__(self) -> str:
         return f"Expression({self.text!r})"
 
@@ -89,14 +100,19 @@ class Expression:
 
     @property
     def names(self) -> frozenset[str]:
-        """Every variable, parameter or relation name used, including differentiated fields."""
-        keys = {d.key for d in self.derivatives}
-        plain = {s.name for s in self.sympy.free_symbols if s.name not in keys}
-        return frozenset(
-            plain
+        """Every variable, parameter or relation name written, including those in ``D(...)``.
+
+        Taken from the text, not from the sympy expression: ``x - x`` uses ``x``.
+        """
+        return (
+            self._built.names
             | {d.field for d in self.derivatives}
             | {w for d in self.derivatives for w in d.wrt}
         )
+
+    def _value_names(self) -> frozenset[str]:
+        """The names whose values evaluation needs: names outside ``D(...)`` and derivative keys."""
+        return self._built.names | {d.key for d in self.derivatives}
 
     def bind(self, env: Mapping[str, Binding], owner: str | None = None) -> Built:
         """Build again with the units and meanings in ``env``; checks dimensions.
@@ -110,11 +126,15 @@ class Expression:
     # -- compiled forms ---------------------------------------------------------------
     def to_numpy(self) -> CompiledExpression:
         """A NumPy callable ``f(values)``; ``values`` maps each name (and derivative key) to an array."""
-        return CompiledExpression(self.sympy, "numpy", f"{self._owner} {self.text!r}")
+        return CompiledExpression(
+            self.sympy, "numpy", f"{self._owner} {self.text!r}", self._value_names()
+        )
 
     def to_jax(self) -> CompiledExpression:
         """A JAX callable ``f(values)``, traceable by ``jax.jit``, ``jax.grad`` and ``jax.vmap``."""
-        return CompiledExpression(self.sympy, "jax", f"{self._owner} {self.text!r}")
+        return CompiledExpression(
+            self.sympy, "jax", f"{self._owner} {self.text!r}", self._value_names()
+        )
 
     def evaluate(self, values: Mapping[str, object]) -> object:
         """Evaluate with NumPy. ``values`` maps names to numbers or arrays."""
@@ -128,31 +148,38 @@ class Expression:
         >>> Expression("x**3 + sin(x)").diff("x").sympy
         3*x**2 + cos(x)
         """
-        if not isinstance(n, int) or n < 1:
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             raise TheoryError(f"the order of diff() must be a positive integer; got {n!r}.")
         if name not in self.names:
             raise TheoryError(
                 f"cannot differentiate {self.text!r} with respect to {name!r}: it does not use that name."
             )
         return SymbolicExpression(
-            sympy.diff(self.sympy, symbol(name), n), f"d{n}({self.text})/d{name}{n}"
+            sympy.diff(self.sympy, symbol(name), n),
+            f"d{n}({self.text})/d{name}{n}",
+            self._value_names(),
         )
 
 
 class SymbolicExpression:
-    """An expression made by tgds from sympy (e.g. a symbolic derivative); not parsed from text."""
+    """An expression made by tgds from sympy (e.g. a symbolic derivative); not parsed from text.
 
-    __slots__ = ("sympy", "label")
+    ``names`` are needed besides the free symbols of ``expr``, as in :class:`CompiledExpression`:
+    the derivative of ``x**2`` three times is 0, but still has the shape of ``x``.
+    """
 
-    def __init__(self, expr: sympy.Expr, label: str):
+    __slots__ = ("sympy", "label", "_names")
+
+    def __init__(self, expr: sympy.Expr, label: str, names: Iterable[str] = ()):
         self.sympy = expr
         self.label = label
+        self._names = frozenset(names)
 
     def to_numpy(self) -> CompiledExpression:
-        return CompiledExpression(self.sympy, "numpy", self.label)
+        return CompiledExpression(self.sympy, "numpy", self.label, self._names)
 
     def to_jax(self) -> CompiledExpression:
-        return CompiledExpression(self.sympy, "jax", self.label)
+        return CompiledExpression(self.sympy, "jax", self.label, self._names)
 
     def evaluate(self, values: Mapping[str, object]) -> object:
         return self.to_numpy()(values)
@@ -172,3 +199,7 @@ def as_expression(value: object, owner: str, equation: bool = False) -> Expressi
     raise TheoryError(
         f"{owner} must be an expression string; got {type(value).__name__} {value!r:.60}."
     )
+
+
+def _rebuild(text: str, equation: bool, owner: str) -> Expression:
+    return Expression(text, equation=equation, owner=owner)

@@ -1,0 +1,155 @@
+"""compare(), the scorers and the complexity measure."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
+from sklearn.linear_model import Lasso, LinearRegression
+from sklearn.model_selection import GridSearchCV, KFold, cross_validate
+from sklearn.pipeline import make_pipeline
+from sklearn.tree import DecisionTreeRegressor
+
+from tgds.exceptions import DataError
+from tgds.models import PhysicsModelRegressor, TheoryGuidedRegressor
+from tgds.refine import ConsistentRegressor
+from tgds.selection import (
+    BlockedTimeSplit,
+    compare,
+    complexity,
+    consistency_scorer,
+    simplicity_scorer,
+)
+from tgds.theory import Monotonic, PhysicsModel, Theory, Variable
+
+
+class Wiggly(RegressorMixin, BaseEstimator):
+    """A line through the data plus a wiggle that makes it fall in places (inconsistent)."""
+
+    def fit(self, X, y):
+        self.line_ = LinearRegression().fit(X[["x"]], y)
+        return self
+
+    def predict(self, X):
+        return self.line_.predict(X[["x"]]) + 0.2 * np.sin(30 * X["x"].to_numpy())
+
+
+@pytest.fixture(scope="module")
+def setting():
+    """y rises with x; a 'simulator' column is a biased but monotone physics model."""
+    theory = Theory(
+        variables=[
+            Variable("t", "day", role="time"),
+            Variable("x", "m"),
+            Variable("sim", "1"),
+            Variable("y", "1", role="target"),
+        ],
+        constraints=[Monotonic("y", wrt="x", name="rising")],
+        physics_model=PhysicsModel(outputs={"y": "sim"}),
+    )
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, 120)
+    X = pd.DataFrame({"t": np.arange(120), "x": x, "sim": 1.2 * x})
+    y = x + 0.3 * np.sin(20 * x) * 0.1 + rng.normal(0, 0.05, 120)
+    return theory, X, y
+
+
+def test_compare_ranks_accuracy_consistency_and_simplicity(setting):
+    theory, X, y = setting
+    pick = ColumnTransformer([("x", "passthrough", ["x"])])
+    models = {
+        "physics": PhysicsModelRegressor(theory=theory),
+        "linear": make_pipeline(pick, LinearRegression()),
+        "wiggly": Wiggly(),
+    }
+    result = compare(models, X, y, theory, BlockedTimeSplit(n_splits=3, time="t"))
+    assert len(result.folds) == 9 and set(result.folds["fold"]) == {0, 1, 2}
+    s = result.summary
+    assert s.loc["physics", "complexity"] == 0 and s.loc["linear", "complexity"] == 2
+    assert s.loc["wiggly", "consistency"] < 0.9
+    assert s.loc["linear", "consistency"] == s.loc["physics", "consistency"] == 1.0
+    assert result.first_on("simplicity") == "physics"
+    assert result.first_on("accuracy") == "linear"
+    assert s.loc["wiggly", "rank_consistency"] == 3 and np.isnan(s.loc["wiggly", "complexity"])
+    assert list(s.index) == sorted(s.index, key=lambda m: (s.loc[m, "rank"], s.loc[m, "rmse"]))
+    assert "rank" in str(result) and "<table" in result._repr_html_()
+    with pytest.raises(DataError, match="criterion"):
+        result.first_on("speed")
+
+
+def test_compare_passes_fit_params_and_runs_folds_in_parallel(setting):
+    theory, X, y = setting
+    net = TheoryGuidedRegressor(theory=theory, inputs=["x"], hidden=(8,), epochs=5, random_state=0)
+    cv = KFold(2)
+    serial = compare({"nn": net}, X, y, theory, cv, fit_params={"nn": {"X_unlabeled": X}})
+    parallel = compare(
+        {"nn": net}, X, y, theory, cv, fit_params={"nn": {"X_unlabeled": X}}, n_jobs=2
+    )
+    np.testing.assert_allclose(serial.folds["rmse"], parallel.folds["rmse"])
+    assert serial.summary.loc["nn", "complexity"] == 8 * 1 + 8 + 8 + 1
+
+
+def test_compare_rejects_bad_input(setting):
+    theory, X, y = setting
+    model = {"linear": LinearRegression()}
+    with pytest.raises(DataError, match="Theory"):
+        compare(model, X, y, object(), KFold(2))
+    with pytest.raises(DataError, match="non-empty dict"):
+        compare({}, X, y, theory, KFold(2))
+    with pytest.raises(DataError, match="pandas DataFrame"):
+        compare(model, X.to_numpy(), y, theory, KFold(2))
+    with pytest.raises(DataError, match="y has 3 rows"):
+        compare(model, X, y[:3], theory, KFold(2))
+    with pytest.raises(DataError, match="unknown model"):
+        compare(model, X, y, theory, KFold(2), fit_params={"other": {}})
+
+
+def test_consistency_scorer_in_cross_validate_and_grid_search(setting):
+    theory, X, y = setting
+    pick = ColumnTransformer([("x", "passthrough", ["x"])])
+    scorer = consistency_scorer(theory)
+    scores = cross_validate(
+        make_pipeline(pick, DecisionTreeRegressor(random_state=0)),
+        X,
+        y,
+        cv=KFold(3),
+        scoring=scorer,
+    )
+    # a deep tree is piecewise constant: finite differences catch its downward steps only sometimes
+    assert (scores["test_score"] <= 1.0).all() and (scores["test_score"] < 1.0).any()
+    grid = GridSearchCV(
+        make_pipeline(pick, DecisionTreeRegressor(random_state=0)),
+        {"decisiontreeregressor__max_depth": [1, 8]},
+        cv=KFold(3),
+        scoring=scorer,
+    )
+    grid.fit(X, y)
+    assert grid.best_params_ == {"decisiontreeregressor__max_depth": 1}  # a stump is monotone here
+    assert simplicity_scorer(grid.best_estimator_) == -2
+    with pytest.raises(DataError):
+        consistency_scorer("theory")
+
+
+def test_complexity_per_family():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 4))
+    y = X[:, 0] + 0.1 * rng.normal(size=100)
+    assert complexity(LinearRegression().fit(X, y)) == 5
+    assert complexity(Lasso(alpha=0.3).fit(X, y)) == 2
+    tree = DecisionTreeRegressor(max_leaf_nodes=7, random_state=0).fit(X, y)
+    assert complexity(tree) == 7
+    forest = RandomForestRegressor(n_estimators=3, max_leaf_nodes=5, random_state=0).fit(X, y)
+    assert complexity(forest) == 15
+    hgb = HistGradientBoostingRegressor(max_iter=4, max_leaf_nodes=3).fit(X, y)
+    assert complexity(hgb) == 12
+    assert complexity(make_pipeline(LinearRegression()).fit(X, y)) == 5
+    theory = Theory([Variable("a"), Variable("y", role="target")])
+    frame = pd.DataFrame({"a": X[:, 0]})
+    wrapped = ConsistentRegressor(LinearRegression(), theory).fit(frame, y)
+    assert complexity(wrapped) == 2
+    assert math.isnan(complexity(object()))
