@@ -6,12 +6,16 @@ Real data sets live outside the package and are read from a path.
 """
 
 from tgds.datasets._files import bundled_path, load_theory, read_table
+from tgds.datasets._lake import LAKE_COLUMNS, load_mendota, make_lake
 from tgds.datasets._lotka_volterra import load_lotka_volterra, make_lotka_volterra
 
 __all__ = [
+    "LAKE_COLUMNS",
     "bundled_path",
     "load_lotka_volterra",
+    "load_mendota",
     "load_theory",
+    "make_lake",
     "make_lotka_volterra",
     "read_table",
 ]

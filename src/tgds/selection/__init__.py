@@ -8,7 +8,7 @@
   simplicity.
 """
 
-from tgds.selection._compare import Comparison, compare
+from tgds.selection._compare import Comparison, compare, score_fold, summarise
 from tgds.selection._scorers import consistency_scorer, simplicity_scorer
 from tgds.selection._simplicity import complexity
 from tgds.selection._splitters import (
@@ -27,5 +27,7 @@ __all__ = [
     "compare",
     "complexity",
     "consistency_scorer",
+    "score_fold",
     "simplicity_scorer",
+    "summarise",
 ]

@@ -24,7 +24,7 @@ from tgds.refine import audit
 from tgds.selection._simplicity import complexity
 from tgds.theory import Theory
 
-__all__ = ["compare", "Comparison"]
+__all__ = ["compare", "Comparison", "score_fold", "summarise"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,32 @@ class Comparison:
         return self.summary.to_html(float_format=lambda v: f"{v:.4g}")
 
 
+def score_fold(
+    model: Any, X_test: pd.DataFrame, y_test: np.ndarray, theory: Theory
+) -> tuple[dict, Any, np.ndarray]:
+    """Metrics of a fitted model on one test fold: accuracy, consistency (audit), complexity.
+
+    Returns the metrics dict, the :class:`~tgds.refine.ConsistencyReport` and the predictions.
+    """
+    pred = np.asarray(model.predict(X_test), dtype=float)
+    flat = pred.reshape(len(X_test), -1)
+    obs = np.asarray(y_test, dtype=float).reshape(len(X_test), -1)
+    err = flat - obs
+    report = audit(model, theory, X_test)  # the model itself: checks may perturb the inputs
+    checks = sum(r.n_checks for r in report.results)
+    ss_tot = float(np.sum((obs - obs.mean(axis=0)) ** 2))
+    metrics = {
+        "n_test": len(X_test),
+        "rmse": float(np.sqrt(np.mean(err**2))),
+        "mae": float(np.mean(np.abs(err))),
+        "r2": 1.0 - float(np.sum(err**2)) / ss_tot if ss_tot > 0 else np.nan,
+        "consistency": report.score,
+        "violation_rate": report.n_violations / checks if checks else 0.0,
+        "complexity": complexity(model),
+    }
+    return metrics, report, pred
+
+
 def _fold(
     name: str,
     model: Any,
@@ -83,25 +109,8 @@ def _fold(
     start = time.perf_counter()
     est.fit(X.iloc[train], y[train], **fit_params)
     fit_s = time.perf_counter() - start
-    X_test = X.iloc[test].reset_index(drop=True)
-    pred = np.asarray(est.predict(X_test), dtype=float).reshape(len(test), -1)
-    obs = y[test].reshape(len(test), -1)
-    err = pred - obs
-    report = audit(est, theory, X_test)  # the model itself: checks may perturb the inputs
-    checks = sum(r.n_checks for r in report.results)
-    ss_tot = float(np.sum((obs - obs.mean(axis=0)) ** 2))
-    return {
-        "model": name,
-        "fold": fold,
-        "n_test": len(test),
-        "rmse": float(np.sqrt(np.mean(err**2))),
-        "mae": float(np.mean(np.abs(err))),
-        "r2": 1.0 - float(np.sum(err**2)) / ss_tot if ss_tot > 0 else np.nan,
-        "consistency": report.score,
-        "violation_rate": report.n_violations / checks if checks else 0.0,
-        "complexity": complexity(est),
-        "fit_s": fit_s,
-    }
+    metrics, _, _ = score_fold(est, X.iloc[test].reset_index(drop=True), y[test], theory)
+    return {"model": name, "fold": fold, **metrics, "fit_s": fit_s}
 
 
 def compare(
@@ -176,10 +185,11 @@ def compare(
         for k, (train, test) in enumerate(splits)
     )
     folds = pd.DataFrame(Parallel(n_jobs=n_jobs)(jobs))
-    return Comparison(folds=folds, summary=_summarise(folds))
+    return Comparison(folds=folds, summary=summarise(folds))
 
 
-def _summarise(folds: pd.DataFrame) -> pd.DataFrame:
+def summarise(folds: pd.DataFrame) -> pd.DataFrame:
+    """One row per model: means over folds, the three ranks and the overall rank, sorted."""
     metrics = ["rmse", "mae", "r2", "consistency", "violation_rate", "complexity", "fit_s"]
     summary = folds.groupby("model", sort=False)[metrics].mean()
     summary["rank_accuracy"] = summary["rmse"].rank(method="min")

@@ -1,0 +1,317 @@
+"""Experiment files: what ``tgds run`` reads (see docs/runs.md for the layout).
+
+Everything is checked before a run folder is created, so a bad file leaves nothing
+behind; errors name the file, the table, the key, what was expected and what is allowed.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tgds.exceptions import TgdsError
+
+__all__ = ["Experiment", "ExperimentError", "ModelSpec", "load_experiment"]
+
+MODEL_KINDS = ("physics", "neural", "gradient_boosting")
+VALIDATION_KINDS = ("holdout", "blocked_time", "regime", "extrapolation")
+BUNDLED_DATA = ("lake", "lotka_volterra")
+_TOP = (
+    "name",
+    "description",
+    "data",
+    "theory",
+    "target",
+    "validation",
+    "models",
+    "outputs",
+    "tracking",
+)
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+class ExperimentError(TgdsError, ValueError):
+    """An experiment file is malformed or refers to something that does not exist."""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One ``[[models]]`` entry: a name, a kind, whether to wrap it in repairs, and its settings."""
+
+    name: str
+    kind: str
+    repair: bool = False
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A validated experiment file."""
+
+    name: str
+    base: Path
+    data: dict[str, Any]
+    theory: dict[str, Any]
+    target: str | None
+    validation: dict[str, Any]
+    models: tuple[ModelSpec, ...]
+    output_dir: Path
+    mlflow: str | None = None
+    description: str = ""
+
+    def to_toml_dict(self) -> dict[str, Any]:
+        """The resolved experiment (absolute paths, defaults filled in) as TOML-ready data."""
+        out: dict[str, Any] = {"name": self.name}
+        if self.description:
+            out["description"] = self.description
+        out["data"] = dict(self.data)
+        out["theory"] = dict(self.theory)
+        if self.target:
+            out["target"] = self.target
+        out["validation"] = dict(self.validation)
+        out["models"] = [
+            {"name": m.name, "kind": m.kind, "repair": m.repair, **m.params} for m in self.models
+        ]
+        out["outputs"] = {"dir": str(self.output_dir)}
+        if self.mlflow:
+            out["tracking"] = {"mlflow": self.mlflow}
+        return out
+
+
+class _Reader:
+    def __init__(self, label: str):
+        self.label = label
+
+    def fail(self, where: str, message: str) -> ExperimentError:
+        return ExperimentError(f"{self.label}, {where}: {message}")
+
+    def table(self, data: dict, key: str, allowed: tuple[str, ...], required: bool = True) -> dict:
+        value = data.get(key)
+        if value is None:
+            if required:
+                raise self.fail(
+                    f"[{key}]", f"the table is missing; it needs keys {', '.join(allowed)}."
+                )
+            return {}
+        if not isinstance(value, dict):
+            raise self.fail(f"[{key}]", f"expected a table; got {type(value).__name__}.")
+        self.keys(value, allowed, f"[{key}]")
+        return value
+
+    def keys(self, table: dict, allowed: tuple[str, ...], where: str) -> None:
+        unknown = sorted(set(table) - set(allowed))
+        if unknown:
+            raise self.fail(where, f"unknown key(s) {unknown}; allowed keys: {', '.join(allowed)}.")
+
+    def choice(self, value: Any, allowed: tuple[str, ...], where: str) -> str:
+        if value not in allowed:
+            raise self.fail(
+                where, f"expected one of {', '.join(map(repr, allowed))}; got {value!r}."
+            )
+        return value
+
+    def typed(self, value: Any, kind: type | tuple, words: str, where: str) -> Any:
+        if (
+            isinstance(value, bool)
+            and kind is not bool
+            and bool not in (kind if isinstance(kind, tuple) else (kind,))
+        ):
+            raise self.fail(where, f"expected {words}; got {value!r}.")
+        if not isinstance(value, kind):
+            raise self.fail(where, f"expected {words}; got {type(value).__name__} {value!r:.60}.")
+        return value
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    """Read and validate an experiment file.
+
+    Raises
+    ------
+    ExperimentError
+        Naming the file, table and key for every problem found.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ExperimentError(f"experiment file '{path}' does not exist.")
+    r = _Reader(f"experiment file '{path}'")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ExperimentError(f"experiment file '{path}' is not valid TOML: {err}.") from None
+    return parse_experiment(raw, path.resolve().parent, r)
+
+
+def parse_experiment(raw: dict, base: Path, r: _Reader | None = None) -> Experiment:
+    """Validate experiment data already read from TOML; relative paths are taken from ``base``."""
+    r = r or _Reader("experiment")
+    r.keys(raw, _TOP, "top level")
+    name = r.typed(raw.get("name"), str, "a name such as 'lake-demo'", "key 'name'")
+    if not _NAME.match(name):
+        raise r.fail("key 'name'", f"use letters, digits, '-' and '_' (at most 64); got {name!r}.")
+    data = _data(r, raw, base)
+    theory = _theory(r, raw, base)
+    validation = _validation(r, raw)
+    models = _models(r, raw)
+    outputs = r.table(raw, "outputs", ("dir",), required=False)
+    out_dir = Path(r.typed(outputs.get("dir", "runs"), str, "a folder path", "[outputs] key 'dir'"))
+    tracking = r.table(raw, "tracking", ("mlflow",), required=False)
+    mlflow = tracking.get("mlflow")
+    if mlflow is not None:
+        r.typed(mlflow, str, "a tracking URI such as 'file:./mlruns'", "[tracking] key 'mlflow'")
+    target = raw.get("target")
+    if target is not None:
+        r.typed(target, str, "a target column name", "key 'target'")
+    return Experiment(
+        name=name,
+        base=base,
+        data=data,
+        theory=theory,
+        target=target,
+        validation=validation,
+        models=models,
+        output_dir=out_dir if out_dir.is_absolute() else (base / out_dir),
+        mlflow=mlflow,
+        description=r.typed(raw.get("description", ""), str, "text", "key 'description'"),
+    )
+
+
+def _data(r: _Reader, raw: dict, base: Path) -> dict:
+    table = r.table(
+        raw, "data", ("source", "path", "unlabeled", "seed", "n_years", "max_depth", "sample_every")
+    )
+    source, path = table.get("source"), table.get("path")
+    if (source is None) == (path is None):
+        raise r.fail("[data]", "give exactly one of source = 'bundled:<name>' and path = '<file>'.")
+    out = dict(table)
+    if source is not None:
+        r.typed(source, str, "'bundled:<name>'", "[data] key 'source'")
+        kind, _, name = source.partition(":")
+        if kind != "bundled":
+            raise r.fail(
+                "[data] key 'source'",
+                f"expected 'bundled:<name>' with a name in {list(BUNDLED_DATA)}; got {source!r}.",
+            )
+        r.choice(name, BUNDLED_DATA, "[data] key 'source'")
+    else:
+        file = Path(r.typed(path, str, "a CSV or Parquet path", "[data] key 'path'"))
+        file = file if file.is_absolute() else base / file
+        if not file.is_file():
+            raise r.fail("[data] key 'path'", f"the data file '{file}' does not exist.")
+        out["path"] = str(file)
+    unlabeled = table.get("unlabeled")
+    if unlabeled is not None:
+        r.typed(unlabeled, str, "'grid', 'data' or a path", "[data] key 'unlabeled'")
+        if unlabeled == "grid" and source != "bundled:lake":
+            raise r.fail(
+                "[data] key 'unlabeled'",
+                "'grid' is available for source = 'bundled:lake' only; use 'data' or a path.",
+            )
+        if unlabeled not in ("grid", "data"):
+            file = Path(unlabeled) if Path(unlabeled).is_absolute() else base / unlabeled
+            if not file.is_file():
+                raise r.fail("[data] key 'unlabeled'", f"the file '{file}' does not exist.")
+            out["unlabeled"] = str(file)
+    for key in ("seed", "n_years"):
+        if key in table:
+            r.typed(table[key], int, "an integer", f"[data] key '{key}'")
+    return out
+
+
+def _theory(r: _Reader, raw: dict, base: Path) -> dict:
+    table = r.table(raw, "theory", ("path", "bundled"))
+    if ("path" in table) == ("bundled" in table):
+        raise r.fail("[theory]", "give exactly one of path = '<file.toml>' and bundled = '<name>'.")
+    if "bundled" in table:
+        r.choice(table["bundled"], ("lake", "burgers", "lotka_volterra"), "[theory] key 'bundled'")
+        return dict(table)
+    file = Path(r.typed(table["path"], str, "a theory file path", "[theory] key 'path'"))
+    file = file if file.is_absolute() else base / file
+    if not file.is_file():
+        raise r.fail("[theory] key 'path'", f"the theory file '{file}' does not exist.")
+    return {"path": str(file)}
+
+
+_VALIDATION_KEYS = {
+    "holdout": ("time", "test_fraction"),
+    "blocked_time": ("time", "n_splits", "gap"),
+    "regime": ("by", "n_splits", "bins"),
+    "extrapolation": ("variable", "n_splits", "direction"),
+}
+
+
+def _validation(r: _Reader, raw: dict) -> dict:
+    table = r.table(
+        raw,
+        "validation",
+        ("kind", "time", "test_fraction", "n_splits", "gap", "by", "bins", "variable", "direction"),
+    )
+    kind = r.choice(table.get("kind"), VALIDATION_KINDS, "[validation] key 'kind'")
+    r.keys(
+        {k: v for k, v in table.items() if k != "kind"},
+        _VALIDATION_KEYS[kind],
+        f"[validation] (kind = {kind!r})",
+    )
+    out = dict(table)
+    if kind == "holdout":
+        fraction = out.setdefault("test_fraction", 0.3)
+        if (
+            not isinstance(fraction, float | int)
+            or isinstance(fraction, bool)
+            or not 0 < fraction < 1
+        ):
+            raise r.fail(
+                "[validation] key 'test_fraction'",
+                f"expected a number between 0 and 1; got {fraction!r}.",
+            )
+    if kind in ("holdout", "blocked_time") and "time" not in out:
+        raise r.fail("[validation]", f"kind = {kind!r} needs time = '<the time column>'.")
+    if kind == "regime" and "by" not in out:
+        raise r.fail("[validation]", "kind = 'regime' needs by = '<a column or an expression>'.")
+    if kind == "extrapolation" and "variable" not in out:
+        raise r.fail("[validation]", "kind = 'extrapolation' needs variable = '<a column>'.")
+    return out
+
+
+def _models(r: _Reader, raw: dict) -> tuple[ModelSpec, ...]:
+    entries = raw.get("models")
+    if not isinstance(entries, list) or not entries:
+        raise r.fail(
+            "[[models]]", "at least one [[models]] table is needed, each with name and kind."
+        )
+    specs, seen = [], set()
+    for i, entry in enumerate(entries):
+        where = f"[[models]] #{i + 1}"
+        if not isinstance(entry, dict):
+            raise r.fail(where, f"expected a table; got {type(entry).__name__}.")
+        name = r.typed(entry.get("name"), str, "a model name", f"{where} key 'name'")
+        if not _NAME.match(name) or name in seen:
+            raise r.fail(
+                f"{where} key 'name'",
+                f"names must be unique and use letters, digits, '-', '_'; got {name!r}.",
+            )
+        seen.add(name)
+        kind = r.choice(entry.get("kind"), MODEL_KINDS, f"{where} ({name}) key 'kind'")
+        repair = r.typed(
+            entry.get("repair", False), bool, "true or false", f"{where} ({name}) key 'repair'"
+        )
+        params = {k: v for k, v in entry.items() if k not in ("name", "kind", "repair")}
+        allowed = _model_keys(kind)
+        r.keys(params, allowed, f"{where} ({name}, kind = {kind!r})")
+        specs.append(ModelSpec(name, kind, repair, params))
+    return tuple(specs)
+
+
+def _model_keys(kind: str) -> tuple[str, ...]:
+    if kind == "physics":
+        return ()
+    if kind == "neural":
+        from tgds.models import TheoryGuidedRegressor  # noqa: PLC0415
+
+        skip = {"theory", "optimizer", "weighting", "checkpoint_path", "verbose"}
+        return tuple(k for k in TheoryGuidedRegressor().get_params() if k not in skip)
+    from sklearn.ensemble import HistGradientBoostingRegressor  # noqa: PLC0415
+
+    return ("inputs", *HistGradientBoostingRegressor().get_params())

@@ -1,0 +1,478 @@
+"""Executing an experiment: data, theory, folds, models, scores, the run folder, the report.
+
+The work is split into units (one model on one fold). A unit is done when its
+``metrics.json`` exists, so an interrupted run resumed with ``tgds run --resume``
+redoes only the missing units; neural units also resume from their checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from tgds.exceptions import DataError
+from tgds.runs._experiment import Experiment, ModelSpec, parse_experiment
+from tgds.runs._store import RunError, RunFolder, RunIndex
+from tgds.theory import Monotonic, Shape, Theory
+
+__all__ = ["RunResult", "execute", "resume", "load_unit_model", "key_columns", "load_data"]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a finished run produced: its folder and the comparison summary."""
+
+    folder: RunFolder
+    summary: pd.DataFrame
+
+    @property
+    def report(self) -> Path:
+        return self.folder.path / "report.html"
+
+
+# -- inputs ------------------------------------------------------------------------------------
+def load_theory(spec: dict[str, Any]) -> Theory:
+    from tgds.datasets import load_theory as bundled  # noqa: PLC0415
+
+    return bundled(spec["bundled"]) if "bundled" in spec else Theory.from_toml(spec["path"])
+
+
+def load_data(spec: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The data table and, when asked for, the unlabeled points (``[data] unlabeled``)."""
+    from tgds.datasets import load_lotka_volterra, make_lake, read_table  # noqa: PLC0415
+
+    grid = None
+    source = spec.get("source")
+    if source == "bundled:lake":
+        options = {
+            k: spec[k] for k in ("seed", "n_years", "max_depth", "sample_every") if k in spec
+        }
+        data, grid = make_lake(**options, return_grid=True)
+    elif source == "bundled:lotka_volterra":
+        data = load_lotka_volterra()
+    else:
+        data = read_table(spec["path"])
+    unlabeled = spec.get("unlabeled")
+    if unlabeled == "grid":
+        extra = grid
+    elif unlabeled == "data":
+        extra = data
+    elif unlabeled is not None:
+        extra = read_table(unlabeled)
+    else:
+        extra = None
+    return data.reset_index(drop=True), extra
+
+
+def key_columns(theory: Theory, data: pd.DataFrame) -> list[str]:
+    """Columns worth keeping next to predictions: time, groups and ``wrt`` of shape constraints."""
+    keys = [v.name for v in theory.variables if v.role in ("time", "group")]
+    for c in theory.constraints:
+        if isinstance(c, Monotonic | Shape):
+            keys += [c.wrt, *(c.within or ())]
+    return [k for k in dict.fromkeys(keys) if k in data.columns]
+
+
+def make_folds(
+    validation: dict[str, Any], data: pd.DataFrame, theory: Theory
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    from tgds.selection import BlockedTimeSplit, ExtrapolationSplit, RegimeSplit  # noqa: PLC0415
+
+    kind = validation["kind"]
+    if kind == "holdout":
+        return [_holdout(data, validation["time"], validation["test_fraction"])]
+    if kind == "blocked_time":
+        cv = BlockedTimeSplit(
+            validation.get("n_splits", 3), gap=validation.get("gap", 0), time=validation["time"]
+        )
+    elif kind == "regime":
+        cv = RegimeSplit(
+            validation["by"],
+            n_splits=validation.get("n_splits"),
+            bins=validation.get("bins"),
+            theory=theory,
+        )
+    else:
+        cv = ExtrapolationSplit(validation["variable"], n_splits=validation.get("n_splits", 3),
+                                direction=validation.get("direction", "high"), theory=theory)  # fmt: skip
+    return [(np.asarray(a), np.asarray(b)) for a, b in cv.split(data)]
+
+
+def _holdout(data: pd.DataFrame, time: str, fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    if time not in data.columns:
+        raise DataError(
+            f"validation time column {time!r} is not in the data; columns: {list(data.columns)}."
+        )
+    values = data[time]
+    if not pd.api.types.is_numeric_dtype(values):
+        values = pd.to_datetime(values, errors="coerce")
+        if values.isna().any():
+            raise DataError(
+                f"validation time column {time!r} has values that are neither numbers nor dates."
+            )
+    distinct = np.sort(values.unique())
+    cut = distinct[int(np.floor(len(distinct) * (1 - fraction)))]
+    test = (values >= cut).to_numpy()
+    if test.all() or not test.any():
+        raise DataError(
+            f"the holdout split by {time!r} leaves an empty train or test set; change test_fraction."
+        )
+    return np.flatnonzero(~test), np.flatnonzero(test)
+
+
+# -- models ------------------------------------------------------------------------------------
+def build_model(spec: ModelSpec, theory: Theory, target: str, unit: Path) -> Any:
+    from sklearn.compose import ColumnTransformer  # noqa: PLC0415
+    from sklearn.ensemble import HistGradientBoostingRegressor  # noqa: PLC0415
+    from sklearn.pipeline import Pipeline  # noqa: PLC0415
+
+    from tgds.models import PhysicsModelRegressor, TheoryGuidedRegressor  # noqa: PLC0415
+    from tgds.refine import ConsistentRegressor  # noqa: PLC0415
+
+    params = dict(spec.params)
+    if spec.kind == "physics":
+        model = PhysicsModelRegressor(theory=theory)
+    elif spec.kind == "neural":
+        if params.get("physics") == "none":
+            params["physics"] = None
+        for key in ("hidden", "inputs"):
+            if isinstance(params.get(key), list):
+                params[key] = tuple(params[key])
+        try:
+            model = TheoryGuidedRegressor(
+                theory=theory, targets=target, checkpoint_path=unit / "checkpoint.tgds", **params
+            )
+        except TypeError as err:
+            raise RunError(f"model {spec.name!r}: {err}") from None
+    else:
+        inputs = list(params.pop("inputs", [v for v in theory.inputs]))
+        model = Pipeline([("inputs", ColumnTransformer([("inputs", "passthrough", inputs)])),
+                          ("model", HistGradientBoostingRegressor(**params))])  # fmt: skip
+    return ConsistentRegressor(model, theory, targets=[target]) if spec.repair else model
+
+
+def _fit_params(spec: ModelSpec, model: Any, unlabeled: pd.DataFrame | None) -> dict[str, Any]:
+    inner = getattr(model, "estimator", model)
+    if spec.kind == "neural" and unlabeled is not None and inner.physics is not None:
+        return {"X_unlabeled": unlabeled}
+    return {}
+
+
+def save_unit_model(model: Any, unit: Path, spec: ModelSpec) -> None:
+    """Write the fitted model in a safe format, with ``model.json`` describing it."""
+    import tgds  # noqa: PLC0415
+
+    inner = model.estimator_ if spec.repair else model
+    if spec.kind == "physics":
+        file = None
+    elif spec.kind == "neural":
+        file = "model.tgds"
+        tgds.save(inner, unit / file)
+    else:
+        import skops.io  # noqa: PLC0415
+
+        file = "model.skops"
+        tmp = unit / ".model.skops.tmp"
+        skops.io.dump(inner, tmp)
+        tmp.replace(unit / file)
+    RunFolder(unit).write_json(
+        "model.json", {"kind": spec.kind, "repair": spec.repair, "file": file, "name": spec.name}
+    )
+
+
+def load_unit_model(unit: Path, theory: Theory) -> Any:
+    """Read a model written by :func:`save_unit_model` (never unpickles)."""
+    import tgds  # noqa: PLC0415
+    from tgds.models import PhysicsModelRegressor  # noqa: PLC0415
+    from tgds.refine import ConsistentRegressor  # noqa: PLC0415
+
+    info = RunFolder(unit).read_json("model.json")
+    kind = info.get("kind")
+    if kind == "physics":
+        model = PhysicsModelRegressor(theory=theory)
+        model.fit(pd.DataFrame({c: [0.0] for c in _physics_columns(theory)}))
+    elif kind == "neural":
+        model = tgds.load(unit / "model.tgds")
+    elif kind == "gradient_boosting":
+        model = _load_skops(unit / "model.skops")
+    else:
+        raise RunError(f"'{unit / 'model.json'}' names an unknown model kind {kind!r}.")
+    if info.get("repair"):
+        return ConsistentRegressor(model, theory, prefit=True).fit()
+    return model
+
+
+def _physics_columns(theory: Theory) -> list[str]:
+    params = set(theory.parameter_values())
+    return sorted(
+        {
+            s.name
+            for t in theory.physics_model.predicted
+            for s in theory.physics_expression_of(t).sympy.free_symbols
+        }
+        - params
+    )
+
+
+def _load_skops(path: Path) -> Any:
+    import skops.io  # noqa: PLC0415
+
+    untrusted = skops.io.get_untrusted_types(file=path)
+    foreign = [t for t in untrusted if not t.startswith(("sklearn.", "numpy.", "scipy."))]
+    if foreign:
+        raise RunError(
+            f"model file '{path}' contains types outside scikit-learn/NumPy/SciPy: {foreign}; not loading it."
+        )
+    return skops.io.load(path, trusted=untrusted)
+
+
+# -- execution ---------------------------------------------------------------------------------
+def execute(exp: Experiment, *, quiet: bool = False, folder: RunFolder | None = None) -> RunResult:
+    """Run an experiment into a new run folder (or continue ``folder``)."""
+    if exp.mlflow:
+        _require_mlflow()
+    theory = load_theory(exp.theory)
+    data, unlabeled = load_data(exp.data)
+    target = exp.target or (theory.targets[0] if theory.targets else None)
+    if target is None or target not in data.columns:
+        raise DataError(
+            f"the target {target!r} is not a column of the data; columns: {list(data.columns)}."
+        )
+    data = data[data[target].notna()].reset_index(drop=True)
+    folds = make_folds(exp.validation, data, theory)
+    index = RunIndex(exp.output_dir)
+    if folder is None:
+        folder = index.create(exp.name)
+        _write_start(folder, exp, theory, data, folds, target)
+    else:
+        folder.clean_temporaries()
+        folder.set_status("running")
+        index.record(folder)
+    try:
+        rows = _run_units(folder, exp, theory, data, unlabeled, folds, target, quiet)
+        summary = _finish(folder, rows)
+        index.record(
+            folder,
+            best_model=str(summary.index[0]),
+            summary=summary.reset_index().to_dict(orient="records"),
+        )
+        if exp.mlflow:
+            _log_mlflow(exp, folder, summary)
+    except BaseException as err:
+        if not isinstance(err, KeyboardInterrupt | SystemExit):
+            folder.set_status("failed", error=f"{type(err).__name__}: {err}")
+            index.record(folder)
+        raise
+    return RunResult(folder, summary)
+
+
+def resume(run: str | Path, *, root: Path | None = None, quiet: bool = False) -> RunResult:
+    """Continue an interrupted run from its own resolved ``experiment.toml``."""
+    import tomllib  # noqa: PLC0415
+
+    path = Path(run)
+    folder = (
+        RunFolder(path.resolve())
+        if (path / "status.json").exists()
+        else RunIndex(root or Path("runs")).open(run)
+    )
+    if folder.status()["state"] == "complete":
+        raise RunError(f"run {folder.id} is already complete.")
+    raw = tomllib.loads((folder.path / "experiment.toml").read_text(encoding="utf-8"))
+    exp = parse_experiment(raw, folder.path)
+    exp = Experiment(**{**exp.__dict__, "output_dir": folder.path.parent})
+    return execute(exp, quiet=quiet, folder=folder)
+
+
+def _write_start(
+    folder: RunFolder, exp: Experiment, theory: Theory, data: pd.DataFrame, folds: list, target: str
+) -> None:
+    from tgds.utils import atomic_write_text  # noqa: PLC0415
+
+    atomic_write_text(folder.path / "experiment.toml", _emit_experiment(exp))
+    theory.to_toml(folder.path / "theory.toml")
+    report = theory.check_data(data)
+    card = {
+        "n_rows": report.n_rows,
+        "target": target,
+        "source": exp.data.get("source") or exp.data.get("path"),
+        "columns": [c.__dict__ for c in report.columns],
+        "issues": [
+            {**i.__dict__, "examples": [list(e) for e in i.examples]} for i in report.issues
+        ],
+    }
+    folder.write_json("data_card.json", card)
+    folder.write_json(
+        "folds.json",
+        [{"fold": k, "train": a.tolist(), "test": b.tolist()} for k, (a, b) in enumerate(folds)],
+    )
+    folder.log(
+        f"started {exp.name}: {len(data)} rows, {len(folds)} fold(s), models {[m.name for m in exp.models]}"
+    )
+
+
+def _emit_experiment(exp: Experiment) -> str:
+    lines = []
+    data = exp.to_toml_dict()
+    for key in ("name", "description", "target"):
+        if key in data:
+            lines.append(f"{key} = {json.dumps(data[key])}")
+    for table in ("data", "theory", "validation", "outputs", "tracking"):
+        if table in data:
+            lines.append(f"\n[{table}]")
+            lines += [f"{k} = {_toml_value(v)}" for k, v in data[table].items()]
+    for model in data["models"]:
+        lines.append("\n[[models]]")
+        lines += [f"{k} = {_toml_value(v)}" for k, v in model.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, float):
+        return repr(value)
+    return json.dumps(value)
+
+
+def _run_units(folder, exp, theory, data, unlabeled, folds, target, quiet) -> list[dict]:
+    from tgds.selection import score_fold  # noqa: PLC0415
+
+    units = [(spec, k) for spec in exp.models for k in range(len(folds))]
+    keys = key_columns(theory, data)
+    rows = []
+    with _progress(quiet, len(units)) as advance:
+        for spec, k in units:
+            unit = folder.unit(spec.name, k)
+            if (unit / "metrics.json").exists():
+                rows.append(RunFolder(unit).read_json("metrics.json"))
+                advance(f"{spec.name} fold {k} (done before)")
+                continue
+            train, test = folds[k]
+            model = build_model(spec, theory, target, unit)
+            start = time.perf_counter()
+            fit_params = _fit_params(spec, model, unlabeled)
+            if spec.kind == "neural":
+                fit_params["resume"] = True
+            model.fit(data.iloc[train], data[target].to_numpy()[train], **fit_params)
+            fit_s = time.perf_counter() - start
+            X_test = data.iloc[test].reset_index(drop=True)
+            metrics, audit_report, pred = score_fold(
+                model, X_test, data[target].to_numpy()[test], theory
+            )
+            save_unit_model(model, unit, spec)
+            predictions = X_test[keys].copy()
+            predictions.insert(0, "row", test)
+            predictions["observed"] = data[target].to_numpy()[test]
+            predictions["predicted"] = pred
+            _write_csv(unit / "predictions.csv", predictions)
+            history = getattr(getattr(model, "estimator_", model), "history_", None)
+            if history is not None:
+                RunFolder(unit).write_json("history.json", history)
+            row = {
+                "model": spec.name,
+                "fold": k,
+                **metrics,
+                "fit_s": fit_s,
+                "audit": audit_report.to_frame().to_dict(orient="records"),
+            }
+            RunFolder(unit).write_json("metrics.json", row)  # last: marks the unit done
+            folder.log(
+                f"{spec.name} fold {k}: rmse {metrics['rmse']:.4g}, consistency {metrics['consistency']:.4f}, {fit_s:.1f} s"
+            )
+            rows.append(row)
+            advance(f"{spec.name} fold {k}: rmse {metrics['rmse']:.3g}")
+    return rows
+
+
+def _write_csv(path: Path, frame: pd.DataFrame) -> None:
+    from tgds.utils import atomic_write_text  # noqa: PLC0415
+
+    atomic_write_text(path, frame.to_csv(index=False, float_format="%.17g"))
+
+
+def _finish(folder: RunFolder, rows: list[dict]) -> pd.DataFrame:
+    from tgds.selection import summarise  # noqa: PLC0415
+
+    folds = pd.DataFrame([{k: v for k, v in r.items() if k != "audit"} for r in rows])
+    summary = summarise(folds)
+    _write_csv(folder.path / "folds.csv", folds)
+    _write_csv(folder.path / "summary.csv", summary.reset_index())
+    try:
+        from tgds.report import render_report  # noqa: PLC0415
+
+        render_report(folder.path)
+    except ImportError:  # the report module is optional while it is being built
+        folder.log("report not rendered: tgds.report is not available")
+    folder.set_status("complete")
+    folder.log("complete")
+    return summary
+
+
+def _require_mlflow() -> None:
+    try:
+        import mlflow  # noqa: F401, PLC0415
+    except ImportError:
+        raise RunError(
+            "[tracking] mlflow needs the mlflow package: pip install 'tgds[mlflow]'."
+        ) from None
+
+
+def _log_mlflow(exp: Experiment, folder: RunFolder, summary: pd.DataFrame) -> None:
+    import mlflow  # noqa: PLC0415
+
+    mlflow.set_tracking_uri(exp.mlflow)
+    mlflow.set_experiment(exp.name)
+    with mlflow.start_run(run_name=folder.id):
+        mlflow.log_params({f"{m.name}.kind": m.kind for m in exp.models})
+        for model, row in summary.iterrows():
+            mlflow.log_metrics(
+                {
+                    f"{model}.{k}": float(row[k])
+                    for k in ("rmse", "mae", "consistency", "complexity")
+                    if pd.notna(row[k])
+                }
+            )
+        for name in ("report.html", "summary.csv", "theory.toml", "experiment.toml"):
+            if (folder.path / name).exists():
+                mlflow.log_artifact(str(folder.path / name))
+
+
+class _progress:
+    """A rich progress bar over units unless ``quiet``."""
+
+    def __init__(self, quiet: bool, total: int):
+        self.quiet, self.total, self._bar = quiet, total, None
+
+    def __enter__(self) -> Callable[[str], None]:
+        if self.quiet:
+            return lambda message: None
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )  # noqa: PLC0415
+
+        self._bar = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()
+        )
+        self._bar.__enter__()
+        task = self._bar.add_task("models", total=self.total)
+        return lambda message: self._bar.update(task, advance=1, description=message)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)

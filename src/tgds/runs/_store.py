@@ -1,0 +1,227 @@
+"""The run store: one folder per run, indexed in an embedded SQLite database.
+
+Files are written atomically; the index uses SQLite's write-ahead log and a busy
+timeout, so several runs started at once all land in it. A run whose process died
+while running (``kill -9``, power loss) keeps ``state = "running"`` in its folder and is
+reported as ``incomplete`` because its process no longer exists.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import sqlite3
+import time
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from tgds.exceptions import TgdsError
+from tgds.utils import atomic_write_text
+
+__all__ = ["RunFolder", "RunIndex", "RunError"]
+
+
+class RunError(TgdsError, ValueError):
+    """A run or the run store cannot be used as asked."""
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """A run's folder: atomic JSON/text writes, status, units of work."""
+
+    path: Path
+
+    @property
+    def id(self) -> str:
+        return self.path.name
+
+    def write_json(self, name: str, obj: Any) -> Path:
+        return atomic_write_text(
+            self.path / name, json.dumps(obj, indent=1, default=_json_default, allow_nan=True)
+        )
+
+    def read_json(self, name: str) -> Any:
+        file = self.path / name
+        try:
+            return json.loads(file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise RunError(
+                f"run '{self.path}' has no {name}: it is not a tgds run folder, or it is damaged."
+            ) from None
+        except json.JSONDecodeError as err:
+            raise RunError(f"run file '{file}' is corrupt: {err}.") from None
+
+    def status(self) -> dict[str, Any]:
+        status = self.read_json("status.json")
+        if (
+            status.get("state") == "running"
+            and status.get("host") == socket.gethostname()
+            and not _alive(int(status.get("pid", 0)))
+        ):
+            status["state"] = "incomplete"
+        return status
+
+    def set_status(self, state: str, **extra: Any) -> None:
+        status = self.read_json("status.json") if (self.path / "status.json").exists() else {}
+        status.update({"state": state, "pid": os.getpid(), "host": socket.gethostname(), **extra})
+        if state in ("complete", "failed"):
+            status["finished"] = _now()
+        self.write_json("status.json", status)
+
+    def unit(self, model: str, fold: int) -> Path:
+        path = self.path / "units" / f"{model}__fold{fold}"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def log(self, message: str) -> None:
+        with (self.path / "log.txt").open("a", encoding="utf-8") as fh:
+            fh.write(f"{_now()} {message}\n")
+
+    def clean_temporaries(self) -> int:
+        """Remove temporary files left by an interrupted atomic write; return how many."""
+        stale = [p for p in self.path.rglob(".*.tmp") if p.is_file()]
+        for p in stale:
+            p.unlink(missing_ok=True)
+        return len(stale)
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+class RunIndex:
+    """The SQLite index of the runs under ``root`` (``root/index.sqlite``)."""
+
+    _SCHEMA = """
+        CREATE TABLE IF NOT EXISTS runs (
+            id TEXT PRIMARY KEY, name TEXT, created TEXT, state TEXT, dir TEXT,
+            best_model TEXT, summary_json TEXT
+        )
+    """
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise RunError(f"cannot create the run folder '{self.root}': {err.strerror}.") from None
+        if not os.access(self.root, os.W_OK):
+            raise RunError(f"the run folder '{self.root}' is not writable.")
+        self.file = self.root / "index.sqlite"
+        with closing(self._connect()) as db, db:
+            db.execute(self._SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.file, timeout=60)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA busy_timeout=60000")
+        return db
+
+    def create(self, name: str) -> RunFolder:
+        """A new, empty run folder with a unique id, registered as running."""
+        for _ in range(100):
+            run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{name}-{secrets.token_hex(2)}"
+            path = self.root / run_id
+            try:
+                path.mkdir()
+            except FileExistsError:
+                continue
+            folder = RunFolder(path)
+            folder.set_status("running", started=_now())
+            self.record(folder, name=name)
+            return folder
+        raise RunError(f"could not create a unique run folder under '{self.root}'.")
+
+    def record(
+        self,
+        folder: RunFolder,
+        *,
+        name: str | None = None,
+        best_model: str | None = None,
+        summary: Any = None,
+    ) -> None:
+        """Insert or update the index row of ``folder`` from its status."""
+        status = folder.read_json("status.json")
+        row = {
+            "id": folder.id,
+            "name": name,
+            "created": status.get("started"),
+            "state": status.get("state"),
+            "dir": str(folder.path),
+            "best_model": best_model,
+            "summary_json": None if summary is None else json.dumps(summary, default=_json_default),
+        }
+        with closing(self._connect()) as db, db:
+            db.execute(
+                """INSERT INTO runs (id, name, created, state, dir, best_model, summary_json)
+                   VALUES (:id, :name, :created, :state, :dir, :best_model, :summary_json)
+                   ON CONFLICT(id) DO UPDATE SET state = excluded.state,
+                     best_model = COALESCE(excluded.best_model, runs.best_model),
+                     summary_json = COALESCE(excluded.summary_json, runs.summary_json)""",
+                row,
+            )
+
+    def list(self) -> pd.DataFrame:
+        """All runs, newest first, with their state read from the folders."""
+        with closing(self._connect()) as db:
+            frame = pd.read_sql_query(
+                "SELECT id, name, created, state, best_model, dir FROM runs ORDER BY created DESC, id DESC",
+                db,
+            )
+        frame["state"] = [
+            self._state(Path(d), s) for d, s in zip(frame["dir"], frame["state"], strict=True)
+        ]
+        return frame
+
+    @staticmethod
+    def _state(path: Path, recorded: str) -> str:
+        if not (path / "status.json").exists():
+            return "missing"
+        try:
+            return RunFolder(path).status()["state"]
+        except RunError:
+            return "damaged"
+
+    def open(self, run: str | Path) -> RunFolder:
+        """A run by id (or unique id prefix) in this store, or by path."""
+        path = Path(run)
+        if (path / "status.json").exists():
+            return RunFolder(path.resolve())
+        candidates = (
+            [p for p in self.root.iterdir() if p.is_dir() and p.name.startswith(str(run))]
+            if self.root.is_dir()
+            else []
+        )
+        if len(candidates) == 1:
+            return RunFolder(candidates[0])
+        if not candidates:
+            raise RunError(
+                f"no run {str(run)!r} in '{self.root}'; `tgds runs list` shows the runs."
+            )
+        raise RunError(f"{str(run)!r} matches several runs: {sorted(p.name for p in candidates)}.")
