@@ -80,12 +80,22 @@ def test_read_table_skips_comment_lines(tmp_path):
     assert df.loc[0, "Hare"] == 30.0
 
 
-def test_demo_prints_a_data_check_report():
-    result = runner.invoke(app, ["demo"])
+def test_check_prints_a_data_check_report_for_the_bundled_records():
+    theory, data = bundled_path("lotka_volterra.toml"), bundled_path("lotka_volterra.csv")
+    result = runner.invoke(app, ["check", str(theory), str(data)])
     assert result.exit_code == 0, result.output
-    assert "Theory 'lotka_volterra'" in result.output
     assert "Data check against theory 'lotka_volterra': 21 rows" in result.output
     assert "missing (NaN)" in result.output
+
+
+@pytest.mark.slow
+def test_demo_shows_the_theory_guided_model_winning(tmp_path):
+    result = runner.invoke(app, ["demo", "--runs-dir", str(tmp_path / "runs"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(next((tmp_path / "runs").glob("*/summary.csv"))).set_index("model")
+    assert table.loc["TGNN", "violation_rate"] < table.loc["NN", "violation_rate"]
+    assert table.loc["TGNN", "rmse"] < table.loc["physics", "rmse"]
+    assert "report:" in result.output
 
 
 def _write(tmp_path, df):

@@ -176,7 +176,9 @@ def test_nan_loss_raises_and_keeps_the_last_good_weights():
         {"x": np.linspace(0, 1, 20), "y": -5.0 - np.linspace(0, 1, 20)}
     )  # log of negatives
     model = _fast(theory=theory)
-    with pytest.raises(TrainingError, match=r"epoch 1: the loss term 'bounds:log_bound' is nan") as info:
+    with pytest.raises(
+        TrainingError, match=r"epoch 1: the loss term 'bounds:log_bound' is nan"
+    ) as info:
         model.fit(df)
     assert info.value.term == "bounds:log_bound"
     assert np.isfinite(model.predict(df)).all()  # the estimator holds the last good weights

@@ -147,7 +147,8 @@ def test_monotone_pairs_only_pairs_neighbours_in_one_group():
     wrt = np.array([3.0, 1.0, 2.0, 1.0, 5.0, 5.0])
     groups = np.array([0, 0, 0, 1, 1, 1])
     pairs = monotone_pairs(wrt, groups)
-    assert pairs.tolist() == [[1, 2], [2, 0], [3, 4]]  # equal depths (4, 5) are not paired
+    # equal depths (rows 4 and 5) are not paired with each other; each pairs with the level above
+    assert pairs.tolist() == [[1, 2], [2, 0], [3, 4], [3, 5]]
 
 
 # -- bounds, shape, invariance ------------------------------------------------------------

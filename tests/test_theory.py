@@ -448,7 +448,9 @@ def test_equation_cannot_differentiate_an_input() -> None:
     variables = [Variable("x", "m"), Variable("t", "s"), Variable("y", "s", role="target")]
     with pytest.raises(TheoryError) as err:
         Theory(variables, constraints=[Equation("D(x, t) == 0")])
-    assert_mentions(message(err), "equation", "'x' is a input", "target (output) variable")
+    assert_mentions(
+        message(err), "equation", "'x' is an input variable", "target (output) variable"
+    )
 
 
 def test_equation_cannot_differentiate_with_respect_to_a_target() -> None:

@@ -333,12 +333,12 @@ def theories(draw: st.DrawFn) -> Theory:
             within = None if not within_pool else within
             if kind == "monotonic":
                 direction = draw(st.sampled_from(["increasing", "decreasing"]))
-                key = (kind, q, wrt, None if within is None else tuple(within))
+                key = (kind, q, wrt, None if within is None else frozenset(within))
                 direction = seen_direction.setdefault(key, direction)
                 constraints.append(Monotonic(q, wrt, direction, within=within, name=name))
             else:
                 curvature = draw(st.sampled_from(["convex", "concave"]))
-                key = (kind, q, wrt, None if within is None else tuple(within))
+                key = (kind, q, wrt, None if within is None else frozenset(within))
                 curvature = seen_direction.setdefault(key, curvature)
                 constraints.append(Shape(q, wrt, curvature, within=within, name=name))
         elif kind == "equation":

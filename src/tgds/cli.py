@@ -1,15 +1,17 @@
 """The ``tgds`` command line.
 
-Exit codes: ``0`` success; ``1`` the command ran but found problems (e.g. ``tgds check
---strict`` found issues in the data); ``2`` bad input (a malformed theory, a missing
-or unreadable file, a wrong option).
+Commands: ``check``, ``theory``, ``run``, ``demo``, ``report``, ``predict``, ``runs list``,
+``runs show``, ``runs compare``. Exit codes: ``0`` success; ``1`` the command ran but
+found problems (``tgds check --strict`` found issues in the data); ``2`` bad input (a
+malformed theory or experiment file, a missing or unreadable file, an unknown model, an
+unwritable output folder, a wrong option).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -85,20 +87,188 @@ def show_theory(theory: Annotated[Path, typer.Argument(help="Theory file (TOML).
         raise _fail(err) from None
 
 
-@app.command()
-def demo() -> None:
-    """Check the bundled predator-prey records against the bundled Lotka-Volterra theory."""
-    from tgds.datasets import bundled_path, load_lotka_volterra, load_theory
+runs_app = typer.Typer(help="List, show and compare runs.", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
 
-    theory = load_theory("lotka_volterra")
-    typer.echo(f"Theory file: {bundled_path('lotka_volterra.toml')}\n")
-    typer.echo(str(theory))
+RunsDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--runs-dir", help="The run store (default: ./runs, or the experiment's [outputs] dir)."
+    ),
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
+
+
+def _index(runs_dir: Path | None) -> Any:
+    from tgds.runs import RunIndex
+
+    return RunIndex(runs_dir or Path("runs"))
+
+
+def _print_result(result: Any) -> None:
+    shown = result.summary[
+        ["rmse", "mae", "consistency", "violation_rate", "complexity", "fit_s", "rank"]
+    ]
+    typer.echo(shown.to_string(float_format=lambda v: f"{v:.4g}"))
+    typer.echo(f"\nrun folder: {result.folder.path}")
+    if result.report.exists():
+        typer.echo(f"report:     {result.report}")
+
+
+@app.command("run")
+def run_command(
+    experiment: Annotated[
+        Path | None, typer.Argument(help="Experiment file (TOML); see docs/runs.md.")
+    ] = None,
+    resume: Annotated[
+        str | None, typer.Option("--resume", help="Continue an interrupted run (id or folder).")
+    ] = None,
+    runs_dir: RunsDir = None,
+    quiet: Quiet = False,
+) -> None:
+    """Train and compare the models of an experiment; write a run folder and its report."""
+    from dataclasses import replace
+
+    from tgds.runs import execute, load_experiment
+    from tgds.runs import resume as resume_run
+
+    try:
+        if resume is not None:
+            result = resume_run(resume, root=runs_dir, quiet=quiet)
+        elif experiment is None:
+            raise typer.BadParameter("give an experiment file, or --resume RUN.")
+        else:
+            exp = load_experiment(experiment)
+            result = execute(replace(exp, output_dir=runs_dir) if runs_dir else exp, quiet=quiet)
+    except TgdsError as err:
+        raise _fail(err) from None
+    _print_result(result)
+
+
+@app.command()
+def demo(runs_dir: RunsDir = None, quiet: Quiet = False) -> None:
+    """Physics model vs plain NN vs theory-guided NN on the bundled lake; prints the table and the report path."""
+    from dataclasses import replace
+
+    from tgds.datasets import bundled_path
+    from tgds.runs import execute, load_experiment
+
+    exp = load_experiment(bundled_path("lake_demo.toml"))
+    typer.echo(f"tgds demo: {exp.description}\nexperiment: {bundled_path('lake_demo.toml')}\n")
+    try:
+        result = execute(replace(exp, output_dir=(runs_dir or Path("runs")).resolve()), quiet=quiet)
+    except TgdsError as err:
+        raise _fail(err) from None
+    _print_result(result)
+
+
+@app.command()
+def report(
+    run: Annotated[str, typer.Argument(help="Run id (or prefix) or folder.")],
+    runs_dir: RunsDir = None,
+) -> None:
+    """Render a run's report.html again."""
+    from tgds.report import render_report
+
+    try:
+        path = render_report(_index(runs_dir).open(run).path)
+    except TgdsError as err:
+        raise _fail(err) from None
+    typer.echo(str(path))
+
+
+@app.command()
+def predict(
+    run: Annotated[str, typer.Argument(help="Run id (or prefix) or folder.")],
+    data: Annotated[
+        Path, typer.Argument(help="Data file (CSV or Parquet) with the model's input columns.")
+    ],
+    model: Annotated[str | None, typer.Option(help="Model name (default: the run's best).")] = None,
+    fold: Annotated[
+        int | None, typer.Option(help="Which fold's model (default: the last).")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the predictions to this CSV.")
+    ] = None,
+    runs_dir: RunsDir = None,
+) -> None:
+    """Predict with a saved model of a run and audit the predictions against the run's theory."""
+    from tgds.datasets import read_table
+    from tgds.runs import predict_with_run
+
+    try:
+        frame, audit_report = predict_with_run(
+            _index(runs_dir).open(run), read_table(data), model=model, fold=fold
+        )
+    except TgdsError as err:
+        raise _fail(err) from None
+    if output is not None:
+        from tgds.utils import atomic_write_text
+
+        atomic_write_text(output, frame.to_csv(index=False, float_format="%.17g"))
+        typer.echo(f"predictions written to {output}")
+    else:
+        typer.echo(frame.head(10).to_string())
+    typer.echo("\n" + str(audit_report))
+
+
+@runs_app.command("list")
+def runs_list(runs_dir: RunsDir = None) -> None:
+    """All runs in the store, newest first."""
+    try:
+        frame = _index(runs_dir).list()
+    except TgdsError as err:
+        raise _fail(err) from None
+    typer.echo(frame.drop(columns=["dir"]).to_string(index=False) if len(frame) else "no runs yet")
+
+
+@runs_app.command("show")
+def runs_show(
+    run: Annotated[str, typer.Argument(help="Run id (or prefix) or folder.")],
+    runs_dir: RunsDir = None,
+) -> None:
+    """A run's status and comparison table."""
+    import pandas as pd
+
+    try:
+        folder = _index(runs_dir).open(run)
+        status = folder.status()
+    except TgdsError as err:
+        raise _fail(err) from None
     typer.echo(
-        f"\nData file: {bundled_path('lotka_volterra.csv')} (simulated by tgds.datasets.make_lotka_volterra)\n"
+        f"run {folder.id}: {status['state']} (started {status.get('started')}, finished {status.get('finished', '-')})"
     )
-    typer.echo(str(theory.check_data(load_lotka_volterra())))
+    summary = folder.path / "summary.csv"
+    if summary.exists():
+        typer.echo(pd.read_csv(summary).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+
+
+@runs_app.command("compare")
+def runs_compare(
+    runs: Annotated[list[str], typer.Argument(help="Two or more run ids.")],
+    runs_dir: RunsDir = None,
+) -> None:
+    """Put the comparison tables of several runs side by side."""
+    import pandas as pd
+
+    index = _index(runs_dir)
+    frames = []
+    try:
+        for run in runs:
+            folder = index.open(run)
+            frame = pd.read_csv(folder.path / "summary.csv")
+            frame.insert(0, "run", folder.id)
+            frames.append(frame)
+    except (TgdsError, FileNotFoundError) as err:
+        raise _fail(err) from None
+    cols = ["run", "model", "rmse", "mae", "consistency", "violation_rate", "complexity", "rank"]
+    typer.echo(pd.concat(frames)[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
 
 
 def main() -> None:
     """Entry point of the ``tgds`` script."""
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -13,7 +13,6 @@ from tgds.nn._network import PhysicalNetwork, count_parameters, make_network, tr
 from tgds.nn._terms import TermContext, build_physics_terms
 from tgds.nn._train import LossTerm, TrainingError, TrainResult, TrainSettings, train
 from tgds.nn._weighting import AbstractWeighting, FixedWeights, ReLoBRaLo
-from tgds.utils import monotone_pairs  # TEMPORARY re-export for benchmarks in progress
 
 __all__ = [
     "ACTIVATIONS",

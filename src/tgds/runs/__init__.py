@@ -4,6 +4,7 @@ See docs/runs.md for the experiment file and the run folder.
 """
 
 from tgds.runs._experiment import Experiment, ExperimentError, ModelSpec, load_experiment
+from tgds.runs._predict import predict_with_run
 from tgds.runs._runner import RunResult, execute, load_unit_model, resume
 from tgds.runs._store import RunError, RunFolder, RunIndex
 
@@ -18,5 +19,6 @@ __all__ = [
     "execute",
     "load_experiment",
     "load_unit_model",
+    "predict_with_run",
     "resume",
 ]

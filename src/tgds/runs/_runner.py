@@ -409,13 +409,10 @@ def _finish(folder: RunFolder, rows: list[dict]) -> pd.DataFrame:
     summary = summarise(folds)
     _write_csv(folder.path / "folds.csv", folds)
     _write_csv(folder.path / "summary.csv", summary.reset_index())
-    try:
-        from tgds.report import render_report  # noqa: PLC0415
+    from tgds.report import render_report  # noqa: PLC0415
 
-        render_report(folder.path)
-    except ImportError:  # the report module is optional while it is being built
-        folder.log("report not rendered: tgds.report is not available")
     folder.set_status("complete")
+    render_report(folder.path)
     folder.log("complete")
     return summary
 

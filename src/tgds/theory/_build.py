@@ -7,7 +7,8 @@ them) it also infers the unit of every node, refuses dimensionally inconsistent 
 with a :class:`~tgds.exceptions.UnitError` naming the expression, the offending term
 and both dimensions, and inserts conversion factors where terms of the same dimension
 are written in different units (``x_m + y_km``), so that the result is in the unit of
-the first term. Offset temperatures follow the rules in :mod:`tgds.theory._units`.
+the first term (of the offset temperature, in ``difference + temperature``). Offset
+temperatures follow the rules in :mod:`tgds.theory._units`.
 The literal ``0`` is compatible with every dimension.
 """
 
@@ -18,15 +19,24 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import sympy
 
 from tgds.exceptions import TheoryError, UnitError
+from tgds.theory._compile import compile_sympy
 from tgds.theory._parser import ParseContext
 from tgds.theory._units import UnitInfo, conversion_factor, dimension_text, ureg
 
 __all__ = ["Binding", "DerivativeSpec", "build", "symbol"]
 
 _DIMENSIONLESS = UnitInfo(ureg.dimensionless)
+_KIND_WORDS = {
+    "input": "an input variable",
+    "field": "a target variable",
+    "parameter": "a parameter",
+    "relation": "a relation",
+    "other": "a group variable",
+}
 _SYMPY_FUNCTIONS = {
     "exp": sympy.exp,
     "log": sympy.log,
@@ -42,6 +52,12 @@ _SYMPY_FUNCTIONS = {
     "tanh": sympy.tanh,
 }
 _MAX_NUMBER_LOG10 = 300
+_NOT_FINITE = (sympy.zoo, sympy.oo, -sympy.oo, sympy.nan, sympy.I)
+_NOT_FINITE_WHY = (
+    "contains a constant part that is infinite, undefined or complex "
+    "(e.g. 1/0, log(0), sqrt(-1), arccos(2))"
+)
+_TOO_LARGE_WHY = "contains a constant part that is too large to represent as a float"
 
 
 def symbol(name: str) -> sympy.Symbol:
@@ -101,11 +117,16 @@ class _Term:
 
 @dataclass(frozen=True)
 class Built:
-    """The result of :func:`build`: the sympy expression, its unit and its derivatives."""
+    """The result of :func:`build`: the sympy expression, its unit and its derivatives.
+
+    ``names`` are the names written in the text outside ``D(...)``; sympy may simplify
+    some of them away (``x - x`` is 0), but their values still set the shape of a result.
+    """
 
     expr: sympy.Expr
     info: UnitInfo | None
     derivatives: frozenset[DerivativeSpec]
+    names: frozenset[str] = frozenset()
 
 
 def build(ctx: ParseContext, body: ast.expr, env: Mapping[str, Binding] | None = None) -> Built:
@@ -130,20 +151,68 @@ def build(ctx: ParseContext, body: ast.expr, env: Mapping[str, Binding] | None =
             raise
         raise ctx.fail(None, f"could not be built ({type(err).__name__}: {err})") from None
     _check_finite(ctx, term.expr)
-    return Built(term.expr, term.info, frozenset(builder.derivatives))
+    return Built(term.expr, term.info, frozenset(builder.derivatives), frozenset(builder.names))
 
 
 def _check_finite(ctx: ParseContext, expr: sympy.Expr) -> None:
-    bad = {sympy.zoo, sympy.oo, -sympy.oo, sympy.nan, sympy.I}
-    atoms = expr.atoms(sympy.Number, sympy.NumberSymbol, sympy.core.numbers.ImaginaryUnit)
-    if any(a in bad for a in atoms) or expr in bad:
-        raise ctx.fail(
-            None,
-            "contains a constant part that is infinite, undefined or complex (e.g. 1/0, log(0), sqrt(-1))",
+    """Refuse constant parts that are infinite, undefined, complex or too large for a float.
+
+    sympy folds ``1/0`` to ``zoo`` and ``sqrt(-1)`` to ``I``, but leaves ``acos(2)`` or
+    ``exp(1000)`` as they are. So every largest constant part is also evaluated the way
+    the compiled expression will evaluate it, in float64 with NumPy; sympy's ``evalf``
+    is not used because it can run for ever (``exp(exp(exp(100)))``). The builder checks
+    each constant part as it is built; this pass catches what sympy's simplification
+    makes of the whole (``x/(y - y)`` is ``zoo*x``, an equation's residual).
+    """
+    if expr.has(*_NOT_FINITE):  # anywhere, also in a part with symbols
+        raise ctx.fail(None, _NOT_FINITE_WHY)
+    for part in _constant_parts(expr):
+        why = _not_a_float(part)
+        if why:
+            raise ctx.fail(None, why)
+
+
+def _not_a_float(constant: sympy.Expr) -> str | None:
+    """Why ``constant`` cannot be computed as a finite float, or None if it can."""
+    if constant.has(*_NOT_FINITE):
+        return _NOT_FINITE_WHY
+    value = _float_value(constant)
+    if math.isnan(value):  # NumPy's answer for a complex value, too
+        return _NOT_FINITE_WHY
+    return _TOO_LARGE_WHY if math.isinf(value) else None
+
+
+def _constant_parts(expr: sympy.Basic) -> set[sympy.Expr]:
+    """The largest sub-expressions of ``expr`` that contain no symbol, found in one pass."""
+    parts: set[sympy.Expr] = set()
+
+    def is_constant(node: sympy.Basic) -> bool:
+        if isinstance(node, sympy.Symbol):
+            return False
+        flags = [is_constant(a) for a in node.args]
+        if all(flags):
+            return True
+        parts.update(
+            a
+            for a, flag in zip(node.args, flags, strict=True)
+            if flag and isinstance(a, sympy.Expr)
         )
-    for a in atoms:
-        if isinstance(a, sympy.Number) and not math.isfinite(float(a)):
-            raise ctx.fail(None, "contains a number too large to represent as a float")
+        return False
+
+    if is_constant(expr) and isinstance(expr, sympy.Expr):
+        parts.add(expr)
+    return parts
+
+
+def _float_value(part: sympy.Expr) -> float:
+    """``part`` computed as the compiled expression computes it (Python floats may raise)."""
+    try:
+        with np.errstate(all="ignore"):
+            return float(compile_sympy(part, np)({}))
+    except ZeroDivisionError:
+        return math.nan
+    except OverflowError:
+        return math.inf
 
 
 class _Builder:
@@ -152,11 +221,24 @@ class _Builder:
         self.env = env
         self.checking = env is not None
         self.derivatives: set[DerivativeSpec] = set()
+        self.names: set[str] = set()  # written outside D(...)
 
     # -- nodes -----------------------------------------------------------------------
     def visit(self, node: ast.AST) -> _Term:
-        method = getattr(self, "visit_" + type(node).__name__)
-        return method(node)
+        term = getattr(self, "visit_" + type(node).__name__)(node)
+        if not term.expr.free_symbols:
+            self.check_constant(term)
+        return term
+
+    def check_constant(self, term: _Term) -> None:
+        """Refuse a constant part as soon as it is built, before sympy compares or signs it.
+
+        sympy decides ``max(c, 1)``, ``sign(c)`` or ``c > 1`` by evaluating ``c`` with
+        ever more digits, which for ``exp(exp(exp(100)))`` never ends.
+        """
+        why = _not_a_float(term.expr)
+        if why:
+            raise self.ctx.fail(term.node, why)
 
     def visit_Constant(self, node: ast.Constant) -> _Term:
         value = node.value
@@ -167,6 +249,7 @@ class _Builder:
         name = node.id
         if name == "pi" and (self.env is None or "pi" not in self.env):
             return _Term(sympy.pi, _DIMENSIONLESS if self.checking else None, node)
+        self.names.add(name)
         if self.env is None:
             return _Term(symbol(name), None, node)
         binding = self.env.get(name)
@@ -236,20 +319,22 @@ class _Builder:
                 raise self._offset_error(right, "negated")
             return _Term(sign * right.expr, right.info, node)
         self.same_dimension(node, left, right, "added" if sign > 0 else "subtracted")
-        converted = right.expr * self.factor(right, left)
-        lo, ro = left.info.offset, right.info.offset
-        if lo and ro:
+        if right.info.offset:
+            return self.combine_offset(node, left, right, sign)
+        # in the unit of the left term; an offset temperature plus a difference stays offset
+        return _Term(left.expr + sign * right.expr * self.factor(right, left), left.info, node)
+
+    def combine_offset(self, node: ast.AST, left: _Term, right: _Term, sign: int) -> _Term:
+        """``left +/- right`` where ``right`` is an offset temperature."""
+        if left.info.offset:
             if sign > 0:
-                raise self.ctx.fail(
-                    node,
-                    "two offset temperatures cannot be added; subtract them to get a difference",
-                )
-            info = UnitInfo(left.info.unit)
-        elif ro and sign < 0:
+                raise self._offset_error(right, "added to another offset temperature")
+            self.same_offset_scale(left, right, "subtracted")
+            return _Term(left.expr - right.expr, UnitInfo(left.info.unit), node)  # a difference
+        if sign < 0:
             raise self._offset_error(right, "subtracted from a temperature difference")
-        else:
-            info = UnitInfo(left.info.unit, offset=lo or ro)
-        return _Term(left.expr + sign * converted, info, node)
+        # difference + temperature is a temperature on the right term's scale
+        return _Term(left.expr * self.factor(left, right) + right.expr, right.info, node)
 
     def power(self, node: ast.BinOp, base: _Term, exponent: _Term) -> _Term:
         expo = exponent.expr
@@ -257,7 +342,7 @@ class _Builder:
             raise self.ctx.fail(node, "exponents are limited to magnitude 1000")
         if base.expr.is_Number and expo.is_Number and base.expr != 0:
             size = math.log10(abs(float(base.expr))) * float(expo) if float(base.expr) != 0 else 0
-            if abs(size) > _MAX_NUMBER_LOG10:
+            if size > _MAX_NUMBER_LOG10:  # a tiny power such as 2**-1000 is a normal float
                 raise self.ctx.fail(node, "the power is too large to represent as a float")
         if not self.checking:
             return _Term(base.expr**expo, None, node)
@@ -269,9 +354,9 @@ class _Builder:
         if base.info.unit.dimensionless:
             return _Term(self.as_dimensionless(base, "the base") ** expo, _DIMENSIONLESS, node)
         if not expo.is_Number:
-            raise UnitError(
-                f"{self.ctx.owner} {self.ctx.text!r}: the base {self._segment(base)!r} has dimension "
-                f"{base.info.describe()}, so its exponent {self._segment(exponent)!r} must be a number"
+            raise self._unit_error(
+                f"the base {self._segment(base)!r} has dimension {base.info.describe()}, "
+                f"so its exponent {self._segment(exponent)!r} must be a number"
             )
         p = int(expo) if expo.is_Integer else float(expo)
         return _Term(base.expr**expo, UnitInfo(base.info.unit**p), node)
@@ -300,10 +385,7 @@ class _Builder:
         left, right = self.visit(cond_node.left), self.visit(cond_node.comparators[0])
         if self.checking and not (left.zero or right.zero):
             self.same_dimension(cond_node, left, right, "compared")
-            if left.info.offset != right.info.offset:
-                raise self.ctx.fail(
-                    cond_node, "compares an offset temperature with a temperature difference"
-                )
+            self.same_temperature_kind(left, right, "compared")
         rhs = right.expr * (
             self.factor(right, left) if self.checking and not (left.zero or right.zero) else 1
         )
@@ -335,10 +417,7 @@ class _Builder:
                 out.append(_Term(t.expr, ref.info, t.node))
                 continue
             self.same_dimension(node, ref, t, f"used together as {what}")
-            if t.info.offset != ref.info.offset:
-                raise self.ctx.fail(
-                    node, f"{what} mix an offset temperature and a temperature difference"
-                )
+            self.same_temperature_kind(ref, t, f"used together as {what}")
             out.append(_Term(t.expr * self.factor(t, ref), ref.info, t.node))
         return out
 
@@ -351,15 +430,34 @@ class _Builder:
             raise self.ctx.fail(node, f"unknown name {node.id!r}; the theory knows: {known}")
         if binding.kind != kind:
             want = "a target (output) variable" if kind == "field" else "an input variable"
-            raise self.ctx.fail(node, f"{node.id!r} is a {binding.kind}, but {role} must be {want}")
+            raise self.ctx.fail(
+                node, f"{node.id!r} is {_KIND_WORDS[binding.kind]}, but {role} must be {want}"
+            )
         return UnitInfo(binding.info.unit)  # the delta unit for an offset temperature
 
     def same_dimension(self, node: ast.AST, a: _Term, b: _Term, verb: str) -> None:
         if a.info.unit.dimensionality != b.info.unit.dimensionality:
-            raise UnitError(
-                f"{self.ctx.owner} {self.ctx.text!r}: the terms {self._segment(a)!r} and "
-                f"{self._segment(b)!r} are {verb} but have different dimensions: "
-                f"{a.info.describe()} and {b.info.describe()}"
+            raise self._unit_error(
+                f"the terms {self._segment(a)!r} and {self._segment(b)!r} are {verb} but have "
+                f"different dimensions: {a.info.describe()} and {b.info.describe()}"
+            )
+
+    def same_temperature_kind(self, a: _Term, b: _Term, verb: str) -> None:
+        """Refuse an offset temperature beside a difference, or two offset scales."""
+        if a.info.offset != b.info.offset:
+            raise self._unit_error(
+                f"the terms {self._segment(a)!r} and {self._segment(b)!r} are {verb}, but one is "
+                "an offset temperature and the other a temperature difference"
+            )
+        self.same_offset_scale(a, b, verb)
+
+    def same_offset_scale(self, a: _Term, b: _Term, verb: str) -> None:
+        # degC and degF differ by an offset, not only a factor: a factor alone would be wrong.
+        if a.info.offset and b.info.offset and a.info.unit != b.info.unit:
+            raise self._unit_error(
+                f"the terms {self._segment(a)!r} and {self._segment(b)!r} are {verb}, but are offset "
+                "temperatures on different scales (e.g. degC and degF); declare both in one unit, "
+                "or use kelvin"
             )
 
     def factor(self, term: _Term, ref: _Term) -> sympy.Expr:
@@ -372,9 +470,9 @@ class _Builder:
         if term.info.offset:
             raise self._offset_error(term, f"used as {what}")
         if not term.info.unit.dimensionless:
-            raise UnitError(
-                f"{self.ctx.owner} {self.ctx.text!r}: {what} must be dimensionless, but "
-                f"{self._segment(term)!r} has dimension {dimension_text(term.info.unit)}"
+            raise self._unit_error(
+                f"{what} must be dimensionless, but {self._segment(term)!r} has dimension "
+                f"{dimension_text(term.info.unit)}"
             )
         f = conversion_factor(term.info.unit, ureg.dimensionless)
         return term.expr if f == 1.0 else term.expr * sympy.Float(f)
@@ -383,8 +481,11 @@ class _Builder:
         return ast.get_source_segment(self.ctx.text, term.node) or str(term.expr)
 
     def _offset_error(self, term: _Term, verb: str) -> UnitError:
-        return UnitError(
-            f"{self.ctx.owner} {self.ctx.text!r}: {self._segment(term)!r} is an offset temperature "
-            f"(e.g. degC), which cannot be {verb}: the result would depend on where the scale's zero "
-            "is. Use kelvin (unit = 'K'), a difference (T - T0), or declare the relation empirical."
+        return self._unit_error(
+            f"{self._segment(term)!r} is an offset temperature (e.g. degC), which cannot be {verb}: "
+            "the result would depend on where the scale's zero is. Use kelvin (unit = 'K'), "
+            "a difference (T - T0), or declare the relation empirical."
         )
+
+    def _unit_error(self, why: str) -> UnitError:
+        return UnitError(f"{self.ctx.owner} {self.ctx.text!r}: {why}")

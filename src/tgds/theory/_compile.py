@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import ModuleType
 
 import numpy as np
@@ -52,8 +52,9 @@ def compile_sympy(expr: sympy.Basic, xp: ModuleType) -> Fn:
     if isinstance(expr, sympy.Number | sympy.NumberSymbol):
         value = float(expr)
         return lambda v: value
-    if expr is sympy.true:
-        return lambda v: True
+    if isinstance(expr, sympy.logic.boolalg.BooleanAtom):
+        value = bool(expr)
+        return lambda v: value
     if isinstance(expr, sympy.Add | sympy.Mul):
         parts = [compile_sympy(a, xp) for a in expr.args]
         op = operator.add if isinstance(expr, sympy.Add) else operator.mul
@@ -66,6 +67,10 @@ def compile_sympy(expr: sympy.Basic, xp: ModuleType) -> Fn:
         return lambda v: functools.reduce(fn, (p(v) for p in parts))
     if isinstance(expr, sympy.Piecewise):
         return _compile_piecewise(expr, xp)
+    if isinstance(expr, sympy.Heaviside | sympy.DiracDelta):
+        return _compile_step(expr, xp)
+    if isinstance(expr, sympy.ITE | sympy.And | sympy.Or | sympy.Not):
+        return _compile_logic(expr, xp)
     for cls, fname in _RELATIONS.items():
         if isinstance(expr, cls):
             a, b = (compile_sympy(x, xp) for x in expr.args)
@@ -105,6 +110,28 @@ def _compile_piecewise(expr: sympy.Piecewise, xp: ModuleType) -> Fn:
     return piecewise
 
 
+def _compile_step(expr: sympy.Heaviside | sympy.DiracDelta, xp: ModuleType) -> Fn:
+    """Heaviside and DiracDelta, which sympy's derivatives of max, min, abs and sign contain."""
+    if isinstance(expr, sympy.DiracDelta):
+        # The derivative of a jump: zero everywhere but at the jump, where no number is right.
+        return lambda v: 0.0
+    arg, at_zero = (compile_sympy(a, xp) for a in expr.args)  # Heaviside(x, value at x = 0)
+    return lambda v: xp.heaviside(arg(v), at_zero(v))
+
+
+def _compile_logic(expr: sympy.Basic, xp: ModuleType) -> Fn:
+    """Conditions sympy builds when a where() is compared, e.g. ITE(x > 0, x > 1, y > 1)."""
+    parts = [compile_sympy(a, xp) for a in expr.args]
+    if isinstance(expr, sympy.ITE):
+        cond, a, b = parts
+        return lambda v: xp.where(cond(v), a(v), b(v))
+    if isinstance(expr, sympy.Not):
+        (a,) = parts
+        return lambda v: xp.logical_not(a(v))
+    fn = xp.logical_and if isinstance(expr, sympy.And) else xp.logical_or
+    return lambda v: functools.reduce(fn, (p(v) for p in parts))
+
+
 class CompiledExpression:
     """A compiled expression: call it with a mapping of name -> array.
 
@@ -116,6 +143,10 @@ class CompiledExpression:
         The array library to compute with.
     label : str
         Names the expression in error messages.
+    names : iterable of str
+        Names needed besides the free symbols of ``expr``: the names written in the text
+        of an expression that sympy simplified away (``x - x`` is 0). Their values are
+        required, and the result is broadcast to their shapes.
 
     Examples
     --------
@@ -125,7 +156,13 @@ class CompiledExpression:
     array([3., 5.])
     """
 
-    def __init__(self, expr: sympy.Expr, backend: str, label: str = "expression"):
+    def __init__(
+        self,
+        expr: sympy.Expr,
+        backend: str,
+        label: str = "expression",
+        names: Iterable[str] = (),
+    ):
         if backend == "numpy":
             xp = np
         elif backend == "jax":
@@ -134,7 +171,7 @@ class CompiledExpression:
             raise TheoryError(f"backend must be 'numpy' or 'jax'; got {backend!r}.")
         self.backend = backend
         self.label = label
-        self.names = tuple(sorted(s.name for s in expr.free_symbols))
+        self.names = tuple(sorted({s.name for s in expr.free_symbols} | set(names)))
         self._xp = xp
         self._fn = compile_sympy(expr, xp)
 

@@ -231,7 +231,17 @@ def _check_constant(ctx: ParseContext, node: ast.Constant) -> None:
         raise ctx.fail(node, "the literal is not a finite number")
 
 
+def _check_written_ascii(ctx: ParseContext, node: ast.Name) -> None:
+    # Python normalises identifiers (NFKC) before we see them: 'ｅｘｐ' arrives as 'exp'.
+    # Compare with what was actually written, so the text and its meaning never differ.
+    if ast.get_source_segment(ctx.text, node) != node.id:
+        raise ctx.fail(
+            node, "names must be written as ASCII identifiers (look-alike characters are refused)"
+        )
+
+
 def _check_name(ctx: ParseContext, node: ast.Name) -> None:
+    _check_written_ascii(ctx, node)
     name = node.id
     if name.startswith("_"):
         raise ctx.fail(node, "names starting with '_' are not allowed")
@@ -247,6 +257,7 @@ def _check_call(ctx: ParseContext, node: ast.Call) -> None:
     func = node.func
     if not isinstance(func, ast.Name):
         raise ctx.fail(node, "only calls of plain function names are allowed")
+    _check_written_ascii(ctx, func)
     if func.id not in FUNCTIONS:
         allowed = ", ".join(sorted(FUNCTIONS))
         raise ctx.fail(node, f"unknown function {func.id!r}; allowed functions: {allowed}")

@@ -6,9 +6,11 @@ plus an ``offset`` flag. In checked expressions an offset temperature may be com
 with another one of the same unit, have a temperature difference added to it, or be
 subtracted from another one (the result is a difference and can then be multiplied
 freely); multiplying, dividing, raising it to a power or passing it to a function is
-refused, because the result would depend on where the scale's zero is. Empirical
-formulas written for a temperature in degC (such as the density of water) are declared
-``empirical = true``: they are evaluated on the numbers in the declared units.
+refused, because the result would depend on where the scale's zero is. So is using
+offset temperatures on two scales together (degC with degF), as they differ by more than
+a factor. Empirical formulas written for a temperature in degC (such as the density of
+water) are declared ``empirical = true``: they are evaluated on the numbers in the
+declared units.
 A derivative with respect to a degC variable has the unit ``1/delta_degC`` (= 1/K).
 """
 
@@ -48,7 +50,6 @@ def dimension_text(unit: pint.Unit) -> str:
     return "dimensionless" if not dim else str(dim)
 
 
-@lru_cache(maxsize=512)
 def parse_unit(text: object, owner: str = "unit") -> UnitInfo:
     """Parse a unit string such as ``"m/s"``, ``"kg/m^3"``, ``"degC"`` or ``"1"``.
 
@@ -57,10 +58,16 @@ def parse_unit(text: object, owner: str = "unit") -> UnitInfo:
     TheoryError
         If ``text`` is not a string or pint does not know the unit.
     """
+    # Checked before the cache: lru_cache would raise TypeError on an unhashable value.
     if not isinstance(text, str):
         raise TheoryError(
             f"{owner} must be a unit string such as 'm/s' or '1'; got {type(text).__name__} {text!r:.60}."
         )
+    return _parse_unit(text, owner)
+
+
+@lru_cache(maxsize=512)
+def _parse_unit(text: str, owner: str) -> UnitInfo:
     cleaned = text.strip()
     if cleaned in ("", "1", "dimensionless"):
         return UnitInfo(ureg.dimensionless)
