@@ -152,9 +152,11 @@ def demo(runs_dir: RunsDir = None, quiet: Quiet = False) -> None:
 
     from tgds.datasets import bundled_path
     from tgds.runs import execute, load_experiment
+    from tgds.runs._runner import load_data, load_theory
 
     exp = load_experiment(bundled_path("lake_demo.toml"))
     typer.echo(f"tgds demo: {exp.description}\nexperiment: {bundled_path('lake_demo.toml')}\n")
+    typer.echo(str(load_theory(exp.theory).check_data(load_data(exp.data)[0])) + "\n")
     try:
         result = execute(replace(exp, output_dir=(runs_dir or Path("runs")).resolve()), quiet=quiet)
     except TgdsError as err:

@@ -152,29 +152,28 @@ def _positive(value: object, what: str) -> float:
 
 
 @dataclass(frozen=True)
-class Normal(AbstractPrior):
-    """Normal(loc, scale)."""
-
+class _LocScale(AbstractPrior):
     loc: float
     scale: float
-    distribution = "normal"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "loc", check_number(self.loc, "Normal prior loc"))
-        object.__setattr__(self, "scale", _positive(self.scale, "Normal prior scale"))
+        name = type(self).__name__
+        object.__setattr__(self, "loc", check_number(self.loc, f"{name} prior loc"))
+        object.__setattr__(self, "scale", _positive(self.scale, f"{name} prior scale"))
 
 
 @dataclass(frozen=True)
-class LogNormal(AbstractPrior):
+class Normal(_LocScale):
+    """Normal(loc, scale)."""
+
+    distribution = "normal"
+
+
+@dataclass(frozen=True)
+class LogNormal(_LocScale):
     """LogNormal(loc, scale): the logarithm of the parameter is Normal(loc, scale)."""
 
-    loc: float
-    scale: float
     distribution = "lognormal"
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "loc", check_number(self.loc, "LogNormal prior loc"))
-        object.__setattr__(self, "scale", _positive(self.scale, "LogNormal prior scale"))
 
 
 @dataclass(frozen=True)
