@@ -244,3 +244,48 @@ def test_kill_9_leaves_no_corrupt_file_and_resume_completes(tmp_path):
         app, ["run", "--resume", folder.name, "--runs-dir", str(tmp_path / "runs")]
     )
     assert again.exit_code == 2 and "already complete" in again.output
+
+
+class _RecordingMlflow:
+    """A stand-in for the mlflow module that records what tgds logs (mlflow itself is optional)."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __getattr__(self, name):
+        def record(*args, **kwargs):
+            self.calls.append((name, args, kwargs))
+            return self
+
+        return record
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_mlflow_tracking_logs_params_metrics_and_the_report(tmp_path, monkeypatch):
+    fake = _RecordingMlflow()
+    monkeypatch.setitem(sys.modules, "mlflow", fake)
+    text = EXPERIMENT.replace("{epochs}", "2") + '\n[tracking]\nmlflow = "file:./mlruns"\n'
+    result = runner.invoke(app, ["run", str(_experiment(tmp_path, text=text)), "--quiet"])
+    assert result.exit_code == 0, result.output
+    names = [c[0] for c in fake.calls]
+    assert names[:3] == ["set_tracking_uri", "set_experiment", "start_run"]
+    assert fake.calls[0][1] == ("file:./mlruns",)
+    params = next(c[1][0] for c in fake.calls if c[0] == "log_params")
+    assert params["TGNN.kind"] == "neural"
+    metrics = {k for c in fake.calls if c[0] == "log_metrics" for k in c[1][0]}
+    assert {"TGNN.rmse", "physics.consistency"} <= metrics
+    artifacts = {Path(c[1][0]).name for c in fake.calls if c[0] == "log_artifact"}
+    assert {"report.html", "summary.csv", "theory.toml"} <= artifacts
+
+
+def test_mlflow_missing_is_a_clear_error_before_anything_is_written(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "mlflow", None)  # import mlflow raises ImportError
+    text = EXPERIMENT.replace("{epochs}", "2") + '\n[tracking]\nmlflow = "file:./mlruns"\n'
+    result = runner.invoke(app, ["run", str(_experiment(tmp_path, text=text))])
+    assert result.exit_code == 2 and "pip install 'tgds[mlflow]'" in result.output
+    assert not (tmp_path / "runs").exists()
