@@ -1,7 +1,7 @@
 """Audit and repair of plain models on Lake Mendota: density inversions before and after.
 
 A plain ``HistGradientBoostingRegressor`` and a plain neural network (drivers + depth,
-no physics) are trained on the first N rows by date (default 1000) of
+no physics; the NN of ``benchmarks/lake_pgnn.py``) are trained on the first N rows by date (default 1000) of
 ``../shared/data/lake/mendota_pgnn_table.csv`` and audited on the rest against
 ``examples/lake.toml`` (density must not decrease with depth on one date). Each is then
 wrapped in ``ConsistentRegressor`` with the isotonic density repair, which must bring
@@ -27,8 +27,11 @@ from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.pipeline import make_pipeline
 
-from tgds import Theory, TheoryGuidedRegressor
+from tgds import Theory
 from tgds.refine import ConsistentRegressor, IsotonicProjection, audit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from lake_pgnn import make_model  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "lake" / "mendota_pgnn_table.csv"
@@ -39,17 +42,17 @@ CONSTRAINT = "density_increases_with_depth"
 
 
 def models(seed: int) -> dict[str, object]:
+    """A plain HGB on the drivers, and lake_pgnn.py's NN (same settings, no physics)."""
     theory = Theory.from_toml(ROOT / "examples" / "lake.toml")
     hgb = make_pipeline(
         ColumnTransformer([("drivers", "passthrough", DRIVERS)]),
         HistGradientBoostingRegressor(random_state=seed),
     )
-    nn = TheoryGuidedRegressor(
-        theory=theory, inputs=DRIVERS, physics=None, hidden=(32, 32), activation="tanh",
-        epochs=300, batch_size=64, learning_rate=3e-3, weight_decay=1e-4,
-        validation_fraction=0.2, validation_split="last", patience=50, random_state=seed,
+    settings = argparse.Namespace(
+        hidden=[16, 16], physics_weight=0.0, learning_rate=1e-3, weight_decay=0.1, epochs=400,
+        batch_size=32, physics_batch_size=1024, validation_fraction=0.2, patience=0,
     )  # fmt: skip
-    return {"HGB": hgb, "NN": nn}
+    return {"HGB": hgb, "NN": make_model("NN", theory, settings, seed)}
 
 
 def evaluate(theory: Theory, model: object, test: pd.DataFrame) -> dict[str, float]:

@@ -714,6 +714,11 @@ def _density(t):
     return 1000 * (1 - (t + 288.9414) * (t - 3.9863) ** 2 / (508929.2 * (t + 68.12963)))
 
 
+def _weighted_mean_density(*temps, h=1e-4):
+    w = [1 / ((_density(t + h) - _density(t - h)) / (2 * h)) ** 2 for t in temps]
+    return sum(wi * _density(t) for wi, t in zip(w, temps, strict=True)) / sum(w)
+
+
 def _lake_profiles(seed=8, n_profiles=40):
     """Random temperature profiles in [0, 30] degC: cooling with depth, plus inversions."""
     rng = np.random.default_rng(seed)
@@ -738,6 +743,19 @@ def lake_theory():
     return Theory.from_toml(LAKE_TOML)
 
 
+def test_density_projection_keeps_out_of_bounds_values_on_their_own_branch(lake_theory):
+    # a winter profile predicted slightly below 0 degC (outside the bounds [0, 40]): density
+    # of -0.8 degC equals that of about 8.7 degC; the repair must not jump to that branch
+    X = pd.DataFrame({"DateTime": "d", "Depth": [2.0, 8.0, 12.0, 20.0]})
+    raw = np.array([-0.28, -0.21, -0.44, -0.82])
+    fixed = IsotonicProjection().apply(_ctx(lake_theory, X), {"Observed_temp": raw})[
+        "Observed_temp"
+    ]
+    assert np.all(np.abs(fixed - raw) < 0.5)
+    rho = _density(fixed)
+    assert np.all(np.diff(rho) >= -1e-9)
+
+
 def test_density_projection_repairs_every_inversion_and_keeps_consistent_rows(lake_theory):
     df = _lake_profiles()
     X = df[["DateTime", "Depth"]]
@@ -755,13 +773,15 @@ def test_density_projection_repairs_every_inversion_and_keeps_consistent_rows(la
     untouched = df["DateTime"].map(lambda d: int(d[3:]) % 4 < 2).to_numpy()
     np.testing.assert_array_equal(once[untouched], raw[untouched])
     assert np.any(once[~untouched] != raw[~untouched])
-    # the repaired density is the isotonic fit of the original density, profile by profile
-    frame = df.assign(fixed=_density(once), original=_density(raw))
+    # the repaired density is the isotonic fit of the original density, profile by profile,
+    # weighted by 1/density'(T)^2
+    h = 1e-4
+    weight = 1 / ((_density(raw + h) - _density(raw - h)) / (2 * h)) ** 2
+    frame = df.assign(fixed=_density(once), original=_density(raw), weight=weight)
     for _, part in frame.groupby("DateTime"):
         part = part.sort_values("Depth")
-        np.testing.assert_allclose(
-            part["fixed"], isotonic_regression(part["original"]), rtol=0, atol=1e-9
-        )
+        expected = isotonic_regression(part["original"], sample_weight=part["weight"])
+        np.testing.assert_allclose(part["fixed"], expected, rtol=0, atol=1e-7)
     twice = IsotonicProjection(name).apply(ctx, {"Observed_temp": once})["Observed_temp"]
     np.testing.assert_array_equal(twice, once)
 
@@ -774,13 +794,14 @@ def test_density_projection_of_a_hand_made_profile(lake_theory):
     out = IsotonicProjection().apply(_ctx(lake_theory, X), {"Observed_temp": raw})
     t = out["Observed_temp"]
     np.testing.assert_array_equal(t[[0, 3, 4]], raw[[0, 3, 4]])
-    target = (_density(18.0) + _density(19.0)) / 2
+    # the pooled density is weighted by 1/density'(T)^2 (nearest profile in degC, to first order)
+    target = _weighted_mean_density(18.0, 19.0)
     assert t[1] == pytest.approx(t[2], abs=1e-9) and 18.0 < t[1] < 19.0
     assert _density(t[1]) == pytest.approx(target, abs=1e-9)
     # each side of the density maximum (near 3.98 degC) keeps its own branch: the mean
     # density is reached a little above 6 degC and a little above 2 degC
-    target = (_density(2.0) + _density(6.0)) / 2
-    assert 6.0 < t[5] < 6.1 and 2.0 < t[6] < 2.1
+    target = _weighted_mean_density(2.0, 6.0)
+    assert 6.0 < t[5] < 6.2 and 2.0 < t[6] < 2.2
     assert _density(t[5]) == pytest.approx(target, abs=1e-9)
     assert _density(t[6]) == pytest.approx(target, abs=1e-9)
 
@@ -907,8 +928,8 @@ def test_default_repairs_order():
     )
     assert default_repairs(full) == (
         ConservationProjection(),
-        IsotonicProjection(),
         ProjectToBounds(),
+        IsotonicProjection(),
     )
     assert default_repairs(_one_input(Bounds("y", upper=1.0))) == (ProjectToBounds(),)
     no_groups = _one_input(Monotonic("y", wrt="x"), Equation("D(y, x) == 1"))
@@ -918,9 +939,8 @@ def test_default_repairs_order():
 def test_consistent_regressor_repairs_and_reports_the_changes(fitted_sites):
     train, y = fitted_sites
     model = ConsistentRegressor(_pipeline(LinearRegression()), _sites_theory()).fit(train, y)
-    # site0 rises inside [0, 1]; site1 falls from 0.5 to 0.2 (pooled to its mean 0.35);
-    # site2 falls from 1.3 to 1.0 (pooled to 1.15, then clipped to 1); site3 rises from 1.3
-    # (clipped to 1)
+    # bounds first: site2 (1.3 falling to 1.0) and site3 (rising from 1.3) are clipped to 1
+    # (7 rows); then site1, falling from 0.5 to 0.2, is pooled to its mean 0.35
     test = _sites([(1.0, 0.0), (-1.0, 0.0), (-1.0, 4.0), (1.0, 4.0)])
     raw = model.predict_raw(test)
     np.testing.assert_allclose(raw, _truth(test), atol=1e-12)
@@ -929,11 +949,11 @@ def test_consistent_regressor_repairs_and_reports_the_changes(fitted_sites):
     expected = np.r_[0.5 + 0.1 * np.arange(4), [0.35] * 4, [1.0] * 8]
     np.testing.assert_allclose(out, expected, atol=1e-12)
     report = model.repair_report_
-    assert report["repair"].tolist() == ["IsotonicProjection", "ProjectToBounds"]
-    assert report["rows_changed"].tolist() == [8, 8]
-    assert report["max_abs_change"].tolist() == pytest.approx([0.15, 0.6], abs=1e-12)
-    # the isotonic step moves site1 and site2 rows by 0.15, 0.05, 0.05, 0.15
-    assert report["mean_abs_change"][0] == pytest.approx(2 * 0.4 / 16, abs=1e-12)
+    assert report["repair"].tolist() == ["ProjectToBounds", "IsotonicProjection"]
+    assert report["rows_changed"].tolist() == [7, 4]
+    assert report["max_abs_change"].tolist() == pytest.approx([0.6, 0.15], abs=1e-12)
+    # the isotonic step moves the site1 rows by 0.15, 0.05, 0.05, 0.15
+    assert report["mean_abs_change"][1] == pytest.approx(0.4 / 16, abs=1e-12)
     assert audit(lambda X: out, _sites_theory(), test).n_violations == 0
     np.testing.assert_array_equal(model.predict_raw(test), raw)  # raw stays unrepaired
 

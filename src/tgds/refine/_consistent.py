@@ -26,10 +26,11 @@ __all__ = ["ConsistentRegressor", "default_repairs"]
 
 
 def default_repairs(theory: Theory) -> tuple[AbstractRepair, ...]:
-    """The repairs a theory calls for: linear equations, then monotone quantities, then bounds.
+    """The repairs a theory calls for: linear equations, then bounds, then monotone quantities.
 
-    Bounds come last so that the result respects them; isotonic projection keeps values
-    inside the range of its input, so it cannot break bounds that held before it.
+    The isotonic projection comes after the bounds: it keeps values inside the range of
+    its input (a relation is mapped back inside the target's bounds), so it cannot break
+    bounds that hold before it, and it then works on physically valid values.
     """
     out: list[AbstractRepair] = []
     algebraic = [
@@ -37,9 +38,9 @@ def default_repairs(theory: Theory) -> tuple[AbstractRepair, ...]:
     ]
     if algebraic:
         out.append(ConservationProjection())
+    out.append(ProjectToBounds())
     if any(isinstance(c, Monotonic) and c.within for c in theory.constraints):
         out.append(IsotonicProjection())
-    out.append(ProjectToBounds())
     return tuple(out)
 
 

@@ -7,8 +7,10 @@ Each repair is an immutable object with ``apply(context, predictions) -> predict
 - :class:`IsotonicProjection` replaces a monotone quantity along ``wrt`` within each
   group by its least-squares isotonic fit (``sklearn.isotonic.isotonic_regression``).
   When the quantity is a relation of one target (density of temperature), the
-  projection is made on the relation and mapped back to the target by solving
-  ``relation(T) = value`` on the monotone branch nearest the original prediction.
+  projection is made on the relation, weighted by ``1/relation'(target)^2`` so that it
+  is (to first order) the nearest monotone profile in the target's own units, and
+  mapped back to the target by solving ``relation(T) = value`` on the monotone branch
+  nearest the original prediction.
 - :class:`ConservationProjection` projects the targets of each row onto the linear
   equations of the theory (``a·y = b``): the least-squares correction
   ``y - Aᵀ(AAᵀ)⁻¹(Ay - b)``.
@@ -146,6 +148,9 @@ def _isotonic(
         else None
     )
     q = preds[c.quantity] if inverse is None else inverse.forward(preds[inverse.target])
+    weights = (
+        np.ones_like(q, dtype=float) if inverse is None else inverse.weights(preds[inverse.target])
+    )
     codes = group_codes([ctx.X[g].to_numpy() for g in c.within])
     order = np.lexsort((ctx.X[c.wrt].to_numpy(dtype=float), codes))
     projected = q.astype(float).copy()
@@ -156,7 +161,9 @@ def _isotonic(
         seq = q[rows]
         drop = seq[:-1] - seq[1:] if increasing else seq[1:] - seq[:-1]
         if np.any(drop > roundoff(seq[:-1], seq[1:])):  # leave monotone groups untouched
-            projected[rows] = isotonic_regression(seq, increasing=increasing)
+            projected[rows] = isotonic_regression(
+                seq, sample_weight=weights[rows], increasing=increasing
+            )
     out = dict(preds)
     if inverse is None:
         out[c.quantity] = projected
@@ -194,12 +201,28 @@ class _RelationInverse:
         lo, hi = theory.variable(target).bounds or (-math.inf, math.inf)
         values = preds[target]
         span = float(np.ptp(values)) or 1.0
-        lo = lo if math.isfinite(lo) else float(np.min(values)) - span
-        hi = hi if math.isfinite(hi) else float(np.max(values)) + span
+        # search where the predictions are too: a value outside the bounds must be matched
+        # on its own branch, not on a far branch inside them
+        lo = min(lo, float(np.min(values))) if math.isfinite(lo) else float(np.min(values)) - span
+        hi = max(hi, float(np.max(values))) if math.isfinite(hi) else float(np.max(values)) + span
         return cls(target, lambda v: np.asarray(compiled({target: v}), dtype=float), lo, hi)
 
     def forward(self, values: np.ndarray) -> np.ndarray:
         return self.fn(np.asarray(values, dtype=float))
+
+    def weights(self, values: np.ndarray) -> np.ndarray:
+        """Isotonic weights ``1 / relation'(target)^2``.
+
+        With them the weighted least-squares projection of the relation is, to first
+        order, the least-squares projection of the target itself: where the relation is
+        flat (density near 4 degC) a small change of it is a large change of the target,
+        so those points are moved least.
+        """
+        values = np.asarray(values, dtype=float)
+        h = 1e-6 * max(float(np.ptp(values)), 1.0)
+        slope = (self.fn(values + h) - self.fn(values - h)) / (2 * h)
+        floor = 1e-12 * max(float(np.max(slope**2)), np.finfo(float).tiny)
+        return 1.0 / np.maximum(slope**2, floor)
 
     def branches(self) -> list[tuple[float, float]]:
         """Intervals of the target on which the relation is monotone."""
