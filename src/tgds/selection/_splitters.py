@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from abc import abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from typing import Any
@@ -128,8 +129,9 @@ class _FrameSplitter(BaseCrossValidator):
     def _validate(self) -> None:
         validate_params(self, self._parameter_rules)
 
+    @abstractmethod
     def _folds(self, X: Any) -> list[tuple[np.ndarray, np.ndarray]]:
-        raise NotImplementedError
+        """The (train, test) position arrays of every fold."""
 
     def _label(self) -> str:
         return type(self).__name__
