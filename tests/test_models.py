@@ -325,3 +325,23 @@ def test_learning_curves_draw_every_term(ramp):
     } <= labels
     with pytest.raises(DataError, match="history_"):
         learning_curves(object())
+
+
+def test_residual_of_a_physics_column(tmp_path):
+    theory = Theory(
+        variables=[Variable("x", "m"), Variable("sim", "K"), Variable("y", "K", role="target")],
+    )
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x": rng.uniform(0, 1, 60), "sim": rng.uniform(0, 100, 60)})
+    df["y"] = df["sim"] + 0.5 * df["x"]  # the physics column is right up to a small correction
+    model = _fast(theory=theory, residual_of="sim", epochs=80).fit(df)
+    far = pd.DataFrame(
+        {"x": [0.5, 0.5], "sim": [1000.0, -1000.0]}
+    )  # far outside the training range
+    np.testing.assert_allclose(model.predict(far), far["sim"] + 0.25, atol=0.3)
+    loaded = tgds.load(tgds.save(model, tmp_path / "m.tgds"))
+    np.testing.assert_array_equal(loaded.predict(far), model.predict(far))
+    with pytest.raises(DataError, match="not model inputs"):
+        _fast(theory=theory, inputs=["x"], residual_of="sim").fit(df)
+    with pytest.raises(DataError, match="one input column per target"):
+        _fast(theory=theory, residual_of=["sim", "x"]).fit(df)

@@ -65,6 +65,9 @@ _PARAMETER_RULES: dict[str, Rule] = {
     "fourier_features": Int(0),
     "fourier_scale": Real(0, low_open=True),
     "skip_connection": Boolean,
+    "residual_of": Optional(
+        Instance(str, list, tuple, words="an input column name (one per target)")
+    ),
     "physics": any_of(
         OneOf("all"),
         Instance(list, tuple, words="a list of constraint names"),
@@ -106,6 +109,7 @@ class _TheoryGuidedNetwork(BaseEstimator):
         fourier_features: int = 0,
         fourier_scale: float = 1.0,
         skip_connection: bool = False,
+        residual_of: str | Sequence[str] | None = None,
         physics: str | Sequence[str] | None = "all",
         physics_weight: float | dict[str, float] = 1.0,
         weighting: AbstractWeighting | None = None,
@@ -133,6 +137,7 @@ class _TheoryGuidedNetwork(BaseEstimator):
         self.fourier_features = fourier_features
         self.fourier_scale = fourier_scale
         self.skip_connection = skip_connection
+        self.residual_of = residual_of
         self.physics = physics
         self.physics_weight = physics_weight
         self.weighting = weighting
@@ -352,6 +357,7 @@ class _TheoryGuidedNetwork(BaseEstimator):
         order = rng.permutation(n) if self.validation_split == "random" else np.arange(n)[::-1]
         val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
         lower, upper = self._output_bounds(targets, Y.shape[1])
+        base = self._base_inputs(features, Y.shape[1])
         network = make_network(
             Xf[train_idx],
             self._scaling_targets(Y[train_idx]),
@@ -364,6 +370,7 @@ class _TheoryGuidedNetwork(BaseEstimator):
             upper=upper,
             hard_bounds=self.hard_bounds and not self._is_classifier,
             key=init_key,
+            base_inputs=base,
         )
         data_term = LossTerm(
             "data",
@@ -410,6 +417,30 @@ class _TheoryGuidedNetwork(BaseEstimator):
             self._store(err.result, features, targets, terms)
             raise
         self._store(result, features, targets, terms)
+
+    def _base_inputs(self, features: tuple[str, ...], n_out: int) -> tuple[int, ...]:
+        """Input index added to each output (``residual_of``), -1 for none; () without it."""
+        if self.residual_of is None:
+            return ()
+        if self._is_classifier:
+            raise DataError("residual_of applies to regressors only.")
+        names = (
+            (self.residual_of,) if isinstance(self.residual_of, str) else tuple(self.residual_of)
+        )
+        if len(names) != n_out:
+            raise DataError(
+                f"residual_of needs one input column per target ({n_out}); got {list(names)}."
+            )
+        if not features:
+            raise DataError(
+                "residual_of names input columns, which needs a theory (DataFrame columns)."
+            )
+        missing = [n for n in names if n not in features]
+        if missing:
+            raise DataError(
+                f"residual_of names {missing}, which are not model inputs; inputs: {list(features)}."
+            )
+        return tuple(features.index(n) for n in names)
 
     def _store(self, result: Any, features: tuple, targets: tuple, terms: list[LossTerm]) -> None:
         self.model_ = result.model
@@ -503,7 +534,7 @@ class _TheoryGuidedNetwork(BaseEstimator):
             None if params["checkpoint_path"] is None else str(params["checkpoint_path"])
         )
         params["hidden"] = list(params["hidden"])
-        for key in ("inputs", "targets", "physics"):
+        for key in ("inputs", "targets", "physics", "residual_of"):
             if isinstance(params[key], tuple):
                 params[key] = list(params[key])
         fitted = {
@@ -561,6 +592,7 @@ class _TheoryGuidedNetwork(BaseEstimator):
             upper=np.zeros(shapes["n_out"]),
             hard_bounds=est.hard_bounds and not est._is_classifier,
             key=jax.random.PRNGKey(0),
+            base_inputs=est._base_inputs(tuple(meta["fitted"]["features_"]), shapes["n_out"]),
         )
         est.model_ = read_tree(template)
         fitted = meta["fitted"]
@@ -610,6 +642,10 @@ class TheoryGuidedRegressor(RegressorMixin, _TheoryGuidedNetwork):
         The network: hidden widths, activation (``tanh``, ``relu``, ``elu``, ``gelu``,
         ``silu``, ``softplus``, ``sin``), random Fourier features of the inputs, and a
         linear map from inputs to outputs added to the network's output.
+    residual_of : str or list of str, optional
+        An input column (one per target), typically a physics model's output, that the
+        network corrects: prediction = that column + network. Physics terms and bounds
+        apply to the full prediction.
     physics : "all", list of str or None
         Which constraints become loss terms (by name or description); ``None`` for none.
     physics_weight : float or dict

@@ -23,7 +23,10 @@ __all__ = ["PhysicalNetwork", "trainable_filter"]
 
 
 class PhysicalNetwork(eqx.Module):
-    """``y = transform(net((x - x_shift) / x_scale) * y_scale + y_shift)`` for one point.
+    """``y = transform(net((x - x_shift) / x_scale) * y_scale + y_shift [+ x[base]])`` for one point.
+
+    With ``base_inputs`` (one input index per output, -1 for none) the network learns a
+    correction added to that input, e.g. to a physics model's output given as a column.
 
     ``lower``/``upper`` (one per output, ``±inf`` for none) define the hard output
     transform when ``hard_bounds`` is set: ``lower + (upper - lower) * sigmoid(...)`` for
@@ -39,10 +42,13 @@ class PhysicalNetwork(eqx.Module):
     lower: jax.Array
     upper: jax.Array
     hard_bounds: bool = eqx.field(static=True)
+    base_inputs: tuple[int, ...] = eqx.field(static=True, default=())
 
     def __call__(self, x: jax.Array) -> jax.Array:
         z = (x - self.x_shift) / self.x_scale
         y = self.net(z) * self.y_scale + self.y_shift
+        if self.base_inputs:  # residual learning: the network corrects an input (a physics model)
+            y = y + jnp.stack([x[i] if i >= 0 else jnp.zeros_like(x[0]) for i in self.base_inputs])
         if not self.hard_bounds:
             return y
         return _bounded(y, self.lower, self.upper, self.y_scale)
@@ -76,9 +82,15 @@ def make_network(
     upper: np.ndarray,
     hard_bounds: bool,
     key: jax.Array,
+    base_inputs: tuple[int, ...] = (),
 ) -> PhysicalNetwork:
-    """A :class:`PhysicalNetwork` whose scalers are fitted to ``x`` and ``y`` (2-D arrays)."""
+    """A :class:`PhysicalNetwork` whose scalers are fitted to ``x`` and ``y`` (2-D arrays).
+
+    With ``base_inputs`` the output scaler is fitted to the residual ``y - x[:, base]``.
+    """
     x_shift, x_scale = _affine(x)
+    if base_inputs:
+        y = y - np.column_stack([x[:, i] if i >= 0 else np.zeros(len(x)) for i in base_inputs])
     y_shift, y_scale = _affine(y)
     net = MLP(
         x.shape[1],
@@ -100,6 +112,7 @@ def make_network(
         as_f(lower),
         as_f(upper),
         bool(hard_bounds),
+        tuple(int(i) for i in base_inputs),
     )
 
 
