@@ -289,3 +289,15 @@ def test_mlflow_missing_is_a_clear_error_before_anything_is_written(tmp_path, mo
     result = runner.invoke(app, ["run", str(_experiment(tmp_path, text=text))])
     assert result.exit_code == 2 and "pip install 'tgds[mlflow]'" in result.output
     assert not (tmp_path / "runs").exists()
+
+
+def test_the_index_survives_many_processes_creating_runs_at_once(tmp_path):
+    # no training: only the store, so that the processes really collide on a fresh index
+    code = "import sys; from pathlib import Path; from tgds.runs import RunIndex; i = RunIndex(Path(sys.argv[1]))\n"
+    code += "for _ in range(5): i.create('race')"
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "runs")]) for _ in range(6)
+    ]
+    assert [p.wait(timeout=300) for p in procs] == [0] * 6
+    frame = RunIndex(tmp_path / "runs").list()
+    assert len(frame) == 30 and frame["id"].is_unique

@@ -138,10 +138,26 @@ class RunIndex:
             db.execute(self._SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.file, timeout=60)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA busy_timeout=60000")
-        return db
+        # Switching to WAL needs an exclusive lock and SQLite may refuse it at once
+        # ("database is locked") when another process opens the file at the same moment,
+        # without waiting for the busy timeout; WAL mode persists in the file, so it is
+        # set only when needed and retried with a growing pause.
+        delay = 0.01
+        deadline = time.monotonic() + 60
+        while True:
+            db = sqlite3.connect(self.file, timeout=60)
+            try:
+                if db.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    db.execute("PRAGMA journal_mode=WAL")
+                return db
+            except sqlite3.OperationalError as err:
+                db.close()
+                if "locked" not in str(err) or time.monotonic() > deadline:
+                    raise RunError(
+                        f"the run index '{self.file}' cannot be opened: {err}."
+                    ) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
 
     def create(self, name: str) -> RunFolder:
         """A new, empty run folder with a unique id, registered as running."""
