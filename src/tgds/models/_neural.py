@@ -51,7 +51,7 @@ from tgds.nn import (
     train,
     trainable_filter,
 )
-from tgds.theory import Bounds, Equation, Monotonic, Theory
+from tgds.theory import Equation, Monotonic, Theory
 from tgds.utils import as_frame, group_codes
 
 __all__ = ["TheoryGuidedRegressor", "TheoryGuidedClassifier"]
@@ -714,22 +714,10 @@ class TheoryGuidedRegressor(RegressorMixin, _TheoryGuidedNetwork):
         return Y
 
     def _output_bounds(self, targets: tuple[str, ...], n_out: int) -> tuple[np.ndarray, np.ndarray]:
-        lower, upper = np.full(n_out, -np.inf), np.full(n_out, np.inf)
-        if self.theory is not None:
-            for k, t in enumerate(targets):
-                bounds = self.theory.variable(t).bounds
-                for c in self.theory.constraints:
-                    if (
-                        isinstance(c, Bounds)
-                        and c.quantity == t
-                        and (c.lower is not None or c.upper is not None)
-                    ):
-                        lo = -np.inf if c.lower is None else c.lower
-                        hi = np.inf if c.upper is None else c.upper
-                        bounds = (max(lo, bounds[0]), min(hi, bounds[1])) if bounds else (lo, hi)
-                if bounds is not None:
-                    lower[k], upper[k] = bounds
-        return lower, upper
+        if self.theory is None:
+            return np.full(n_out, -np.inf), np.full(n_out, np.inf)
+        limits = np.array([self.theory.target_bounds(t) for t in targets], dtype=float)
+        return limits[:, 0], limits[:, 1]
 
     def _data_loss(self, network: Any):
         scale = network.y_scale

@@ -28,18 +28,14 @@ from tgds.exceptions import TheoryError
 from tgds.nn._train import LossTerm
 from tgds.theory import (
     AbstractConstraint,
+    AbstractTransform,
     Bounds,
     Equation,
     Interactions,
     Invariance,
     Monotonic,
-    Permutation,
-    Reflection,
-    Rotation,
-    Scaling,
     Shape,
     Theory,
-    Translation,
     field_derivatives,
 )
 from tgds.utils import monotone_pairs
@@ -203,25 +199,21 @@ def equation_term(ctx: TermContext, c: Equation) -> Callable:
     return fn
 
 
-def _transform(ctx: TermContext, t: object, owner: str) -> list[Callable[[jax.Array], jax.Array]]:
-    idx = [ctx.feature_index(v, owner) for v in t.variables]
-    if isinstance(t, Reflection):
-        return [lambda x: x.at[idx[0]].set(2 * t.about - x[idx[0]])]
-    if isinstance(t, Translation):
-        shift = jnp.asarray(t.shift)
-        return [lambda x: x.at[jnp.asarray(idx)].add(shift)]
-    if isinstance(t, Scaling):
-        return [lambda x: x.at[jnp.asarray(idx)].multiply(t.factor)]
-    if isinstance(t, Rotation):
-        c, s = math.cos(t.angle), math.sin(t.angle)
-        a, b = idx
-        return [lambda x: x.at[a].set(c * x[a] - s * x[b]).at[b].set(s * x[a] + c * x[b])]
-    if isinstance(t, Permutation):  # a transposition and a cycle generate every permutation
-        swap = list(idx)
-        swap[0], swap[1] = swap[1], swap[0]
-        cycle = idx[1:] + idx[:1]
-        return [lambda x, p=p: x.at[jnp.asarray(idx)].set(x[jnp.asarray(p)]) for p in (swap, cycle)]
-    raise TheoryError(f"{owner}: unknown transform {t!r}.")
+def _transform(
+    ctx: TermContext, t: AbstractTransform, owner: str
+) -> list[Callable[[jax.Array], jax.Array]]:
+    """The transform's images as functions of one feature vector."""
+    index = {v: ctx.feature_index(v, owner) for v in t.variables}
+
+    def image(k: int) -> Callable[[jax.Array], jax.Array]:
+        def moved(x: jax.Array) -> jax.Array:
+            for v, value in t.images({v: x[i] for v, i in index.items()})[k].items():
+                x = x.at[index[v]].set(value)
+            return x
+
+        return moved
+
+    return [image(k) for k in range(len(t.images(dict.fromkeys(index, 0.0))))]
 
 
 def invariance_term(ctx: TermContext, c: Invariance) -> Callable:

@@ -39,13 +39,8 @@ from tgds.theory import (
     Interactions,
     Invariance,
     Monotonic,
-    Permutation,
-    Reflection,
-    Rotation,
-    Scaling,
     Shape,
     Theory,
-    Translation,
 )
 from tgds.utils import group_codes, monotone_pairs, roundoff
 
@@ -228,31 +223,11 @@ def _eval(expr: sympy.Expr, values: dict) -> np.ndarray:
 
 
 def _transformed(t: Any, X: pd.DataFrame) -> list[pd.DataFrame]:
-    """Copies of ``X`` with the transform applied (two generators for permutations)."""
-    cols = list(t.variables)
-    for col in cols:
+    """Copies of ``X`` with the transform applied (one per generator of the transform)."""
+    for col in t.variables:
         _need_column(X, col, f"{t.kind} transform")
-    out = X.copy()
-    v = {c: X[c].to_numpy(dtype=float) for c in cols}
-    if isinstance(t, Reflection):
-        out[t.variable] = 2 * t.about - v[t.variable]
-    elif isinstance(t, Translation):
-        for c, s in zip(cols, t.shift, strict=True):
-            out[c] = v[c] + s
-    elif isinstance(t, Scaling):
-        for c in cols:
-            out[c] = v[c] * t.factor
-    elif isinstance(t, Rotation):
-        a, b = cols
-        ca, sa = math.cos(t.angle), math.sin(t.angle)
-        out[a], out[b] = ca * v[a] - sa * v[b], sa * v[a] + ca * v[b]
-    elif isinstance(t, Permutation):
-        swapped = X.copy()
-        swapped[cols[0]], swapped[cols[1]] = v[cols[1]], v[cols[0]]
-        for c, src in zip(cols, cols[1:] + cols[:1], strict=True):
-            out[c] = v[src]
-        return [swapped, out]
-    return [out]
+    values = {c: X[c].to_numpy(dtype=float) for c in t.variables}
+    return [X.assign(**image) for image in t.images(values)]
 
 
 def _audit_invariance(

@@ -33,7 +33,7 @@ import sympy
 from sklearn.isotonic import isotonic_regression
 
 from tgds.exceptions import DataError, TheoryError
-from tgds.theory import Bounds, Equation, Monotonic, SymbolicExpression, Theory
+from tgds.theory import Equation, Monotonic, SymbolicExpression, Theory
 from tgds.utils import group_codes, roundoff
 
 __all__ = [
@@ -62,19 +62,6 @@ class AbstractRepair(ABC):
         """The repaired predictions (new arrays; ``preds`` is not modified)."""
 
 
-def _target_bounds(theory: Theory, target: str) -> tuple[float, float]:
-    lo, hi = theory.variable(target).bounds or (-math.inf, math.inf)
-    for c in theory.constraints:
-        if (
-            isinstance(c, Bounds)
-            and c.quantity == target
-            and (c.lower is not None or c.upper is not None)
-        ):
-            lo = max(lo, -math.inf if c.lower is None else c.lower)
-            hi = min(hi, math.inf if c.upper is None else c.upper)
-    return lo, hi
-
-
 @dataclass(frozen=True)
 class ProjectToBounds(AbstractRepair):
     """Clip each target (or only ``target``) into its variable bounds and ``Bounds`` constraints.
@@ -97,7 +84,7 @@ class ProjectToBounds(AbstractRepair):
                 raise TheoryError(
                     f"ProjectToBounds: {t!r} is not a predicted target; targets: {list(ctx.targets)}."
                 )
-            lo, hi = _target_bounds(ctx.theory, t)
+            lo, hi = ctx.theory.target_bounds(t)
             out[t] = np.clip(preds[t], lo, hi)
         return out
 

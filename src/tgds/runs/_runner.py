@@ -7,7 +7,6 @@ redoes only the missing units; neural units also resume from their checkpoint.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from tgds.exceptions import DataError
 from tgds.runs._experiment import Experiment, ModelSpec, parse_experiment
 from tgds.runs._store import RunError, RunFolder, RunIndex
 from tgds.theory import Monotonic, Shape, Theory
+from tgds.utils import toml_key, toml_value
 
 __all__ = ["RunResult", "execute", "resume", "load_unit_model", "key_columns", "load_data"]
 
@@ -323,27 +323,15 @@ def _emit_experiment(exp: Experiment) -> str:
     data = exp.to_toml_dict()
     for key in ("name", "description", "target"):
         if key in data:
-            lines.append(f"{key} = {json.dumps(data[key])}")
+            lines.append(f"{key} = {toml_value(data[key])}")
     for table in ("data", "theory", "validation", "outputs", "tracking"):
         if table in data:
             lines.append(f"\n[{table}]")
-            lines += [f"{k} = {_toml_value(v)}" for k, v in data[table].items()]
+            lines += [f"{toml_key(k)} = {toml_value(v)}" for k, v in data[table].items()]
     for model in data["models"]:
         lines.append("\n[[models]]")
-        lines += [f"{k} = {_toml_value(v)}" for k, v in model.items()]
+        lines += [f"{toml_key(k)} = {toml_value(v)}" for k, v in model.items()]
     return "\n".join(lines) + "\n"
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
-    if isinstance(value, float):
-        return repr(value)
-    return json.dumps(value)
 
 
 def _run_units(folder, exp, theory, data, unlabeled, folds, target, quiet) -> list[dict]:

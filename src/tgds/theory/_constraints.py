@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -94,10 +95,19 @@ class _Serialisable:
 
 
 # -- transforms for invariances ----------------------------------------------------------
-class AbstractTransform(_Serialisable):
-    """A transformation of the inputs; ``variables`` lists the inputs it changes."""
+class AbstractTransform(_Serialisable, ABC):
+    """A transformation of the inputs; ``variables`` lists the inputs it changes.
+
+    ``images(values)`` applies it to a mapping variable -> value (NumPy or JAX arrays or
+    numbers, only arithmetic is used), so training terms and audits share one definition.
+    It returns a list of images: one, or several transforms that generate the group.
+    """
 
     variables: tuple[str, ...]
+
+    @abstractmethod
+    def images(self, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The transformed values of ``variables`` (one dict per generator)."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +125,9 @@ class Reflection(AbstractTransform):
     @property
     def variables(self) -> tuple[str, ...]:
         return (self.variable,)
+
+    def images(self, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+        return [{self.variable: 2 * self.about - values[self.variable]}]
 
 
 @dataclass(frozen=True)
@@ -136,6 +149,9 @@ class Translation(AbstractTransform):
             self, "shift", tuple(check_number(s, "translation shift") for s in shift)
         )
 
+    def images(self, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+        return [{v: values[v] + s for v, s in zip(self.variables, self.shift, strict=True)}]
+
 
 @dataclass(frozen=True)
 class Scaling(AbstractTransform):
@@ -151,6 +167,9 @@ class Scaling(AbstractTransform):
         if f <= 0 or f == 1:
             raise TheoryError(f"scaling factor must be positive and not 1; got {self.factor!r}.")
         object.__setattr__(self, "factor", f)
+
+    def images(self, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+        return [{v: values[v] * self.factor for v in self.variables}]
 
 
 @dataclass(frozen=True)
@@ -174,6 +193,11 @@ class Rotation(AbstractTransform):
             raise TheoryError(f"rotation angle {a} is a multiple of 2*pi, which changes nothing.")
         object.__setattr__(self, "angle", a)
 
+    def images(self, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+        a, b = self.variables
+        c, s = math.cos(self.angle), math.sin(self.angle)
+        return [{a: c * values[a] - s * values[b], b: s * values[a] + c * values[b]}]
+
 
 @dataclass(frozen=True)
 class Permutation(AbstractTransform):
@@ -186,6 +210,13 @@ class Permutation(AbstractTransform):
         object.__setattr__(
             self, "variables", _names(self.variables, "permutation variables", minimum=2)
         )
+
+    def images(self, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+        # a transposition and a cycle generate every permutation
+        v = self.variables
+        swap = {v[0]: values[v[1]], v[1]: values[v[0]]}
+        cycle = {name: values[src] for name, src in zip(v, v[1:] + v[:1], strict=True)}
+        return [swap, cycle]
 
 
 TRANSFORMS: dict[str, type[AbstractTransform]] = {

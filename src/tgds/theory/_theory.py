@@ -242,6 +242,23 @@ class Theory:
             raise TheoryError(f"the physics model has no expression for {target!r}.")
         return SymbolicExpression(self._bound[key].expr, f"physics model for {target!r}")
 
+    def target_bounds(self, name: str) -> tuple[float, float]:
+        """The limits of a variable: its own bounds intersected with every ``Bounds`` constraint
+        on it that gives limits; ``(-inf, inf)`` when there are none.
+
+        Examples
+        --------
+        >>> t = Theory([Variable("y", bounds=(0, 10), role="target")], constraints=[Bounds("y", upper=5)])
+        >>> t.target_bounds("y")
+        (0.0, 5.0)
+        """
+        lo, hi = self.variable(name).bounds or (-math.inf, math.inf)
+        for c in self.constraints:
+            if isinstance(c, Bounds) and c.quantity == name:
+                lo = lo if c.lower is None else max(lo, c.lower)
+                hi = hi if c.upper is None else min(hi, c.upper)
+        return lo, hi
+
     def parameter_values(self) -> dict[str, float]:
         """The parameters that have a value, name -> value."""
         return {p.name: p.value for p in self.parameters if p.value is not None}

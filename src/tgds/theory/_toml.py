@@ -15,15 +15,13 @@ The file layout (see ``examples/*.toml``)::
 
 Errors name the file, the table and the key, and the line where it can be found.
 
-Writing uses a small emitter of its own rather than ``tomli_w``, which puts every
+Writing uses :func:`tgds.utils.toml_value` rather than ``tomli_w``, which puts every
 array element on its own line: a theory file is meant to be read and edited by a
-physicist, so ``bounds = [0.0, 25.2]`` stays on one line. Every written file is
-read back with :mod:`tomllib` in the tests.
+physicist, so ``bounds = [0.0, 25.2]`` stays on one line.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import tomllib
 from pathlib import Path
@@ -35,7 +33,7 @@ from tgds.theory._physics import PhysicsModel
 from tgds.theory._relation import Relation
 from tgds.theory._theory import Theory
 from tgds.theory._variables import Parameter, Variable, prior_from_dict
-from tgds.utils import atomic_write_text
+from tgds.utils import atomic_write_text, toml_key, toml_value
 
 __all__ = ["theory_from_toml", "theory_to_toml"]
 
@@ -248,7 +246,10 @@ def theory_to_toml(theory: Theory, path: str | Path | None = None) -> str:
         data["constraints"] = [c.to_dict() for c in theory.constraints]
     if theory.physics_model is not None:
         data["physics_model"] = _physics_dict(theory.physics_model)
-    text = _emit(data)
+    try:
+        text = _emit(data)
+    except ValueError as err:
+        raise TheoryError(str(err)) from None
     if path is not None:
         atomic_write_text(Path(path), text)
     return text
@@ -290,44 +291,21 @@ def _physics_dict(pm: PhysicsModel) -> dict[str, Any]:
     return out
 
 
-# -- a minimal TOML emitter for the structure above -----------------------------------------
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-
-
-def _key(key: str) -> str:
-    return key if _BARE_KEY.match(key) else _string(key)
-
-
-def _string(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, str):
-        return _string(value)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + " }"
-    raise TheoryError(f"cannot write {type(value).__name__} {value!r:.40} to TOML.")
-
-
+# -- writing the structure above ------------------------------------------------------------
 def _emit(data: dict[str, Any]) -> str:
-    lines = [f"{_key(k)} = {_value(v)}" for k, v in data.items() if not isinstance(v, dict | list)]
+    lines = [
+        f"{toml_key(k)} = {toml_value(v)}"
+        for k, v in data.items()
+        if not isinstance(v, dict | list)
+    ]
     for section in ("variables", "parameters", "relations"):
         for name, table in data.get(section, {}).items():
-            lines.append(f"\n[{section}.{_key(name)}]")
-            lines.extend(f"{_key(k)} = {_value(v)}" for k, v in table.items())
+            lines.append(f"\n[{section}.{toml_key(name)}]")
+            lines.extend(f"{toml_key(k)} = {toml_value(v)}" for k, v in table.items())
     for table in data.get("constraints", []):
         lines.append("\n[[constraints]]")
-        lines.extend(f"{_key(k)} = {_value(v)}" for k, v in table.items())
+        lines.extend(f"{toml_key(k)} = {toml_value(v)}" for k, v in table.items())
     if "physics_model" in data:
         lines.append("\n[physics_model]")
-        lines.extend(f"{_key(k)} = {_value(v)}" for k, v in data["physics_model"].items())
+        lines.extend(f"{toml_key(k)} = {toml_value(v)}" for k, v in data["physics_model"].items())
     return "\n".join(lines).lstrip("\n") + "\n"

@@ -4,6 +4,7 @@ from tgds.utils._container import read_container, read_container_meta, write_con
 from tgds.utils._frame import FrameView, as_frame
 from tgds.utils._io import atomic_write_bytes, atomic_write_text
 from tgds.utils._pairs import group_codes, monotone_pairs, roundoff
+from tgds.utils._toml import toml_key, toml_value
 
 __all__ = [
     "FrameView",
@@ -13,6 +14,8 @@ __all__ = [
     "group_codes",
     "monotone_pairs",
     "roundoff",
+    "toml_key",
+    "toml_value",
     "read_container",
     "read_container_meta",
     "write_container",
