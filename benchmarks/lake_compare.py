@@ -25,6 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lake_pgnn import DEFAULT_DATA, DRIVERS, PHYSICS, TARGET, THEORY, load, make_model  # noqa: E402
+from lake_pgnn import parse_args as lake_pgnn_settings  # noqa: E402
 
 from tgds import Theory  # noqa: E402
 from tgds.models import PhysicsModelRegressor  # noqa: E402
@@ -45,10 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     theory = Theory.from_toml(THEORY)
     data = load(args.data)
-    settings = argparse.Namespace(
-        hidden=[16, 16], physics_weight=3000.0, learning_rate=1e-3, weight_decay=0.1,
-        epochs=args.epochs, batch_size=32, physics_batch_size=1024, validation_fraction=0.2, patience=0,
-    )  # fmt: skip
+    settings = lake_pgnn_settings(["--epochs", str(args.epochs)])  # lake_pgnn.py's defaults
     models = {"physics": PhysicsModelRegressor(theory=theory)}
     models.update(
         {name: make_model(name, theory, settings, args.seed) for name in ("NN", "HPD", "PGNN")}

@@ -32,6 +32,7 @@ from tgds.refine import ConsistentRegressor, IsotonicProjection, audit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lake_pgnn import make_model  # noqa: E402
+from lake_pgnn import parse_args as lake_pgnn_settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "lake" / "mendota_pgnn_table.csv"
@@ -48,10 +49,7 @@ def models(seed: int) -> dict[str, object]:
         ColumnTransformer([("drivers", "passthrough", DRIVERS)]),
         HistGradientBoostingRegressor(random_state=seed),
     )
-    settings = argparse.Namespace(
-        hidden=[16, 16], physics_weight=0.0, learning_rate=1e-3, weight_decay=0.1, epochs=400,
-        batch_size=32, physics_batch_size=1024, validation_fraction=0.2, patience=0,
-    )  # fmt: skip
+    settings = lake_pgnn_settings([])  # lake_pgnn.py's defaults
     return {"HGB": hgb, "NN": make_model("NN", theory, settings, seed)}
 
 

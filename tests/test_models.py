@@ -345,3 +345,78 @@ def test_residual_of_a_physics_column(tmp_path):
         _fast(theory=theory, inputs=["x"], residual_of="sim").fit(df)
     with pytest.raises(DataError, match="one input column per target"):
         _fast(theory=theory, residual_of=["sim", "x"]).fit(df)
+
+
+def _hybrid_data(seed=0, n=60):
+    theory = Theory(
+        variables=[Variable("x", "m"), Variable("sim", "K"), Variable("y", "K", role="target")],
+    )
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({"x": rng.uniform(0, 1, n), "sim": rng.uniform(0, 10, n)})
+    df["y"] = df["sim"] + np.sin(6 * df["x"])  # a correction that varies inside the range
+    return theory, df
+
+
+def test_out_of_range_clip_holds_the_edge_value(tmp_path):
+    theory, df = _hybrid_data()
+    model = _fast(theory=theory, out_of_range="clip", epochs=60).fit(df)
+    lo, hi = df["x"].min(), df["x"].max()
+    edge = pd.DataFrame({"x": [lo, hi], "sim": [5.0, 5.0]})
+    beyond = pd.DataFrame({"x": [lo - 3.0, hi + 3.0], "sim": [5.0, 5.0]})
+    np.testing.assert_array_equal(model.predict(beyond), model.predict(edge))
+    free = _fast(theory=theory, epochs=60).fit(df)  # the same network, extrapolating
+    assert np.all(np.abs(free.predict(beyond) - free.predict(edge)) > 1e-3)
+    loaded = tgds.load(tgds.save(model, tmp_path / "m.tgds"))
+    np.testing.assert_array_equal(loaded.predict(beyond), model.predict(beyond))
+
+
+def test_out_of_range_fade_returns_to_the_physics_column(tmp_path):
+    theory, df = _hybrid_data()
+    model = _fast(theory=theory, residual_of="sim", out_of_range="fade", epochs=60).fit(df)
+    # the range and scale of the training rows (the validation rows held out)
+    x_std, hi = float(model.model_.x_scale[0]), float(model.model_.x_upper[0])
+    assert hi <= df["x"].max()
+    # one training standard deviation or more outside the range: exactly the physics column
+    far = pd.DataFrame(
+        {"x": [hi + 1.01 * x_std, hi + 5 * x_std, hi + 50], "sim": [5.0, -3.0, 20.0]}
+    )
+    np.testing.assert_array_equal(model.predict(far), far["sim"].to_numpy())
+    # inside the range the correction is not faded: the same fit as with clipping alone
+    # (up to float32 roundoff of the training steps)
+    clipped = _fast(theory=theory, residual_of="sim", out_of_range="clip", epochs=60).fit(df)
+    inside = df.iloc[:10]
+    np.testing.assert_allclose(model.predict(inside), clipped.predict(inside), rtol=1e-6)
+    # half a standard deviation out: weight (1 - 0.25)^2 of the correction at the edge
+    edge = pd.DataFrame({"x": [hi], "sim": [5.0]})
+    half = pd.DataFrame({"x": [hi + 0.5 * x_std], "sim": [5.0]})
+    assert abs(model.predict(edge)[0] - 5.0) > 0.05
+    np.testing.assert_allclose(
+        model.predict(half) - 5.0, 0.5625 * (model.predict(edge) - 5.0), rtol=1e-9
+    )
+    loaded = tgds.load(tgds.save(model, tmp_path / "m.tgds"))
+    np.testing.assert_array_equal(loaded.predict(far), model.predict(far))
+    with pytest.raises(DataError, match="needs residual_of"):
+        _fast(theory=theory, out_of_range="fade").fit(df)
+    with pytest.raises(ValueError, match="out_of_range"):
+        _fast(theory=theory, out_of_range="hold").fit(df)
+
+
+def _squared_weights(model):
+    return sum(float(np.sum(np.asarray(layer.weight) ** 2)) for layer in model.model_.net.layers)
+
+
+def test_alpha_is_an_l2_penalty_scaled_by_the_number_of_rows():
+    from tgds.nn import l2_penalty
+
+    theory, df = _hybrid_data(n=50)
+    plain = _fast(theory=theory, epochs=30, validation_fraction=0.0).fit(df)
+    assert "penalty" not in plain.history_
+    model = _fast(theory=theory, epochs=30, alpha=5.0, validation_fraction=0.0).fit(df)
+    # the recorded penalty is alpha / n * (sum of squared weights) of the model it trained
+    squares = _squared_weights(model)
+    assert float(l2_penalty(5.0 / 50)(model.model_)) == pytest.approx(5.0 / 50 * squares, rel=1e-5)
+    assert model.history_["penalty"][-1] == pytest.approx(5.0 / 50 * squares, rel=0.05)
+    strong = _fast(theory=theory, epochs=30, alpha=500.0, validation_fraction=0.0).fit(df)
+    assert _squared_weights(strong) < _squared_weights(model) < _squared_weights(plain)
+    with pytest.raises(ValueError, match="alpha"):
+        _fast(theory=theory, alpha=-1.0).fit(df)

@@ -54,7 +54,7 @@ def _theory(*constraints, relations=(), parameters=()):
     )
 
 
-def _context(theory, fn, *, scales=None, feature_scales=(1.0, 1.0)):
+def _context(theory, fn, *, scales=None, feature_scales=(1.0, 1.0), margin=0.0):
     """A context whose 'model' is an analytic function of (x, t)."""
     return TermContext(
         theory=theory,
@@ -65,6 +65,7 @@ def _context(theory, fn, *, scales=None, feature_scales=(1.0, 1.0)):
         output=lambda model, p: jnp.atleast_1d(fn(p[0], p[1])),
         scales=scales or {"u": 1.0},
         feature_scales=list(feature_scales),
+        margin=margin,
     )
 
 
@@ -136,11 +137,56 @@ def test_pairwise_penalty_on_a_relation_of_the_output():
     x = np.array([0.0, 1.0, 2.0])
     pts = {"x": np.column_stack([x, np.zeros(3)]), "e": np.zeros((3, 0))}
     codes = np.zeros(3, dtype=int)
-    # u = 4 + x: rho = 1000 - x^2 decreases along x by 1 then 3: mean hinge 2 (scale 1)
+    # u = 4 + x: rho = 1000 - x^2 decreases along x by 1 then 3. Each violation is measured
+    # as a distance in u: the drop over the rms slope |drho/du| = 2|u - 4| at the two points,
+    # sqrt((0 + 4) / 2) and sqrt((4 + 16) / 2): mean(1 / sqrt(2), 3 / sqrt(10))
     term = _one_term(
         theory, lambda x, t: 4.0 + x, c, points=pts, group_codes=codes, scales={"rho": 1.0}
     )
-    assert _value(term) == pytest.approx(2.0, rel=1e-5)
+    expected = (1 / np.sqrt(2) + 3 / np.sqrt(10)) / 2
+    assert _value(term) == pytest.approx(expected, rel=1e-5)
+    # in standardised units of u: a target scale of 2 halves the distance
+    term = _one_term(
+        theory,
+        lambda x, t: 4.0 + x,
+        c,
+        points=pts,
+        group_codes=codes,
+        scales={"rho": 1.0, "u": 2.0},
+    )
+    assert _value(term) == pytest.approx(expected / 2, rel=1e-5)
+
+
+def test_pairwise_distance_does_not_vanish_where_the_relation_is_flat():
+    # near u = 4 the relation is flat: a drop of u by 0.01 changes rho by only ~1e-4,
+    # but the distance is the drop of u itself (to first order)
+    rel = Relation("rho", "-((u - 4)**2)", unit="1", empirical=True)
+    c = Monotonic("rho", wrt="x", within="g")
+    theory = _theory(c, relations=[rel])
+    pts = {"x": np.array([[0.0, 0.0], [1.0, 0.0]]), "e": np.zeros((2, 0))}
+    codes = np.zeros(2, dtype=int)
+    term = _one_term(
+        theory, lambda x, t: 4.2 + 0.01 * x, c, points=pts, group_codes=codes, scales={"rho": 1.0}
+    )
+    # rho(4.2) - rho(4.21) = 0.0041 (float32 would lose it next to 1000); rms slope sqrt((0.4^2 + 0.42^2) / 2)
+    expected = (0.21**2 - 0.2**2) / np.sqrt((0.4**2 + 0.42**2) / 2)
+    assert _value(term) == pytest.approx(expected, rel=1e-4)
+    assert expected == pytest.approx(0.01, rel=0.05)
+
+
+def test_pairwise_margin_penalises_ties_and_near_ties():
+    c = Monotonic("u", wrt="x", within="g")
+    theory = _theory(c)
+    pts = {"x": np.array([[0.0, 0.0], [1.0, 0.0]]), "e": np.zeros((2, 0))}
+    codes = np.zeros(2, dtype=int)
+
+    def term(fn, margin):
+        return _one_term(theory, fn, c, points=pts, group_codes=codes, margin=margin)
+
+    assert _value(term(lambda x, t: 0.0 * x, 0.0)) == 0.0  # a tie is no violation
+    assert _value(term(lambda x, t: 0.0 * x, 0.1)) == pytest.approx(0.1)  # unless margin
+    assert _value(term(lambda x, t: 0.05 * x, 0.1)) == pytest.approx(0.05)  # ordered by less
+    assert _value(term(lambda x, t: 0.2 * x, 0.1)) == 0.0  # ordered by more than the margin
 
 
 def test_monotone_pairs_only_pairs_neighbours_in_one_group():

@@ -47,6 +47,7 @@ from tgds.nn import (
     TrainingError,
     TrainSettings,
     build_physics_terms,
+    l2_penalty,
     make_network,
     train,
     trainable_filter,
@@ -65,6 +66,7 @@ _PARAMETER_RULES: dict[str, Rule] = {
     "fourier_features": Int(0),
     "fourier_scale": Real(0, low_open=True),
     "skip_connection": Boolean,
+    "out_of_range": Optional(OneOf("clip", "fade")),
     "residual_of": Optional(
         Instance(str, list, tuple, words="an input column name (one per target)")
     ),
@@ -74,10 +76,12 @@ _PARAMETER_RULES: dict[str, Rule] = {
         Rule(lambda v: v is None, "None"),
     ),
     "physics_weight": any_of(Real(0), Instance(dict, words="a dict constraint name -> weight")),
+    "physics_margin": Real(0),
     "weighting": Optional(Instance(AbstractWeighting, words="FixedWeights() or ReLoBRaLo()")),
     "hard_bounds": Boolean,
     "learning_rate": Real(0, low_open=True),
     "weight_decay": Real(0),
+    "alpha": Real(0),
     "optimizer": Optional(Instance(optax.GradientTransformation, words="an optax optimizer")),
     "epochs": Int(1),
     "batch_size": Int(1),
@@ -109,13 +113,16 @@ class _TheoryGuidedNetwork(BaseEstimator):
         fourier_features: int = 0,
         fourier_scale: float = 1.0,
         skip_connection: bool = False,
+        out_of_range: str | None = None,
         residual_of: str | Sequence[str] | None = None,
         physics: str | Sequence[str] | None = "all",
         physics_weight: float | dict[str, float] = 1.0,
+        physics_margin: float = 0.0,
         weighting: AbstractWeighting | None = None,
         hard_bounds: bool = False,
         learning_rate: float = 1e-3,
         weight_decay: float = 0.0,
+        alpha: float = 0.0,
         optimizer: optax.GradientTransformation | None = None,
         epochs: int = 300,
         batch_size: int = 64,
@@ -137,13 +144,16 @@ class _TheoryGuidedNetwork(BaseEstimator):
         self.fourier_features = fourier_features
         self.fourier_scale = fourier_scale
         self.skip_connection = skip_connection
+        self.out_of_range = out_of_range
         self.residual_of = residual_of
         self.physics = physics
         self.physics_weight = physics_weight
+        self.physics_margin = physics_margin
         self.weighting = weighting
         self.hard_bounds = hard_bounds
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
+        self.alpha = alpha
         self.optimizer = optimizer
         self.epochs = epochs
         self.batch_size = batch_size
@@ -371,6 +381,8 @@ class _TheoryGuidedNetwork(BaseEstimator):
             hard_bounds=self.hard_bounds and not self._is_classifier,
             key=init_key,
             base_inputs=base,
+            clip_inputs=self.out_of_range is not None,
+            fade=self.out_of_range == "fade",
         )
         data_term = LossTerm(
             "data",
@@ -400,6 +412,7 @@ class _TheoryGuidedNetwork(BaseEstimator):
             checkpoint=Path(self.checkpoint_path) if self.checkpoint_path is not None else None,
             checkpoint_every=self.checkpoint_every,
             verbose=self.verbose,
+            penalty=l2_penalty(self.alpha / len(train_idx)) if self.alpha > 0 else None,
         )
         fingerprint = self._fingerprint(Xf, Y, terms)
         try:
@@ -421,6 +434,11 @@ class _TheoryGuidedNetwork(BaseEstimator):
     def _base_inputs(self, features: tuple[str, ...], n_out: int) -> tuple[int, ...]:
         """Input index added to each output (``residual_of``), -1 for none; () without it."""
         if self.residual_of is None:
+            if self.out_of_range == "fade":
+                raise DataError(
+                    "out_of_range='fade' fades a correction to a physics model and needs residual_of "
+                    "(the column it corrects); use out_of_range='clip' for a plain network."
+                )
             return ()
         if self._is_classifier:
             raise DataError("residual_of applies to regressors only.")
@@ -478,6 +496,7 @@ class _TheoryGuidedNetwork(BaseEstimator):
             if not self._is_classifier
             else {},
             feature_scales=[float(s) for s in np.asarray(network.x_scale)],
+            margin=float(self.physics_margin),
         )
         weights = (
             self.physics_weight
@@ -593,6 +612,8 @@ class _TheoryGuidedNetwork(BaseEstimator):
             hard_bounds=est.hard_bounds and not est._is_classifier,
             key=jax.random.PRNGKey(0),
             base_inputs=est._base_inputs(tuple(meta["fitted"]["features_"]), shapes["n_out"]),
+            clip_inputs=est.out_of_range is not None,
+            fade=est.out_of_range == "fade",
         )
         est.model_ = read_tree(template)
         fitted = meta["fitted"]
@@ -642,6 +663,16 @@ class TheoryGuidedRegressor(RegressorMixin, _TheoryGuidedNetwork):
         The network: hidden widths, activation (``tanh``, ``relu``, ``elu``, ``gelu``,
         ``silu``, ``softplus``, ``sin``), random Fourier features of the inputs, and a
         linear map from inputs to outputs added to the network's output.
+    out_of_range : {None, "clip", "fade"}
+        What the network does with inputs outside the range seen in the training rows.
+        ``None``: it extrapolates its fitted curve. ``"clip"``: every input is clipped to
+        that range before the network, so outside it the network's output stays at its
+        value on the edge (derivatives with respect to a clipped input are zero there).
+        ``"fade"`` (needs ``residual_of``): clipped, and the correction is multiplied by
+        ``(1 - d²)²`` for ``d < 1``, else 0, where ``d`` is the distance of the point
+        outside the training range in training standard deviations of the inputs. The
+        prediction then returns to the physics model where the data say nothing; the
+        corrected column itself is never clipped.
     residual_of : str or list of str, optional
         An input column (one per target), typically a physics model's output, that the
         network corrects: prediction = that column + network. Physics terms and bounds
@@ -650,6 +681,10 @@ class TheoryGuidedRegressor(RegressorMixin, _TheoryGuidedNetwork):
         Which constraints become loss terms (by name or description); ``None`` for none.
     physics_weight : float or dict
         Weight of every physics term, or per constraint name (``"*"`` for the rest).
+    physics_margin : float
+        Slack of pairwise monotonic terms, in standardised target units: a pair is
+        penalised until it is ordered by at least this much. A small margin (1e-3) keeps
+        pairs that the data leave tied (an isothermal profile) from flipping either way.
     weighting : FixedWeights or ReLoBRaLo, optional
         How term weights evolve during training (default fixed).
     hard_bounds : bool
@@ -658,6 +693,12 @@ class TheoryGuidedRegressor(RegressorMixin, _TheoryGuidedNetwork):
         Training: Adam (AdamW with decoupled ``weight_decay`` when positive) with
         ``learning_rate`` unless an Optax ``optimizer`` is given; gradients are clipped to
         global norm ``clip_norm``.
+    alpha : float
+        L2 penalty on the network's weights (not its biases), divided by the number of
+        training rows, as in scikit-learn's ``MLPRegressor``: the loss is
+        ``data + physics + alpha * sum(w²) / n``. Unlike ``weight_decay`` (a shrinkage per
+        optimizer step), its pull is strong with few rows and fades as data accumulate;
+        with ``residual_of`` it pulls the correction towards a constant.
     validation_fraction, validation_split, patience
         A fraction held out for early stopping (``"random"`` rows, or the ``"last"`` rows in
         the order given, for time-ordered data); the best weights are restored.

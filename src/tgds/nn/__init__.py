@@ -9,7 +9,13 @@
 """
 
 from tgds.nn._mlp import ACTIVATIONS, MLP
-from tgds.nn._network import PhysicalNetwork, count_parameters, make_network, trainable_filter
+from tgds.nn._network import (
+    PhysicalNetwork,
+    count_parameters,
+    l2_penalty,
+    make_network,
+    trainable_filter,
+)
 from tgds.nn._terms import TermContext, build_physics_terms
 from tgds.nn._train import LossTerm, TrainingError, TrainResult, TrainSettings, train
 from tgds.nn._weighting import AbstractWeighting, FixedWeights, ReLoBRaLo
@@ -28,6 +34,7 @@ __all__ = [
     "TrainingError",
     "build_physics_terms",
     "count_parameters",
+    "l2_penalty",
     "make_network",
     "train",
     "trainable_filter",

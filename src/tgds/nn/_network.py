@@ -19,7 +19,7 @@ import numpy as np
 
 from tgds.nn._mlp import MLP
 
-__all__ = ["PhysicalNetwork", "trainable_filter"]
+__all__ = ["PhysicalNetwork", "l2_penalty", "trainable_filter"]
 
 
 class PhysicalNetwork(eqx.Module):
@@ -27,6 +27,11 @@ class PhysicalNetwork(eqx.Module):
 
     With ``base_inputs`` (one input index per output, -1 for none) the network learns a
     correction added to that input, e.g. to a physics model's output given as a column.
+
+    ``x_lower``/``x_upper`` (one per input, ``±inf`` for none) clip the inputs the network
+    sees, e.g. to the range seen in training: outside it the network's part of the output
+    stays at its value on the edge of that range instead of extrapolating. The residual
+    base is never clipped, so a physics model given as a column carries the extrapolation.
 
     ``lower``/``upper`` (one per output, ``±inf`` for none) define the hard output
     transform when ``hard_bounds`` is set: ``lower + (upper - lower) * sigmoid(...)`` for
@@ -41,12 +46,16 @@ class PhysicalNetwork(eqx.Module):
     y_scale: jax.Array
     lower: jax.Array
     upper: jax.Array
+    x_lower: jax.Array
+    x_upper: jax.Array
     hard_bounds: bool = eqx.field(static=True)
     base_inputs: tuple[int, ...] = eqx.field(static=True, default=())
+    fade: bool = eqx.field(static=True, default=False)
 
     def __call__(self, x: jax.Array) -> jax.Array:
-        z = (x - self.x_shift) / self.x_scale
-        y = self.net(z) * self.y_scale + self.y_shift
+        y = self.net(self._standardised(x)) * self.y_scale + self.y_shift
+        if self.fade:
+            y = y * self.in_range(x)
         if self.base_inputs:  # residual learning: the network corrects an input (a physics model)
             y = y + jnp.stack([x[i] if i >= 0 else jnp.zeros_like(x[0]) for i in self.base_inputs])
         if not self.hard_bounds:
@@ -55,7 +64,17 @@ class PhysicalNetwork(eqx.Module):
 
     def raw(self, x: jax.Array) -> jax.Array:
         """The output before the final affine map and transform (logits for classifiers)."""
-        return self.net((x - self.x_shift) / self.x_scale)
+        return self.net(self._standardised(x))
+
+    def in_range(self, x: jax.Array) -> jax.Array:
+        """``(1 - d²)²`` for ``d < 1``, else 0: ``d`` is the distance of ``x`` outside the
+        clipping box in units of the inputs' training standard deviations. One inside the
+        box, exactly zero one standard deviation outside it."""
+        outside = (jax.nn.relu(self.x_lower - x) + jax.nn.relu(x - self.x_upper)) / self.x_scale
+        return jax.nn.relu(1.0 - jnp.sum(outside**2)) ** 2
+
+    def _standardised(self, x: jax.Array) -> jax.Array:
+        return (jnp.clip(x, self.x_lower, self.x_upper) - self.x_shift) / self.x_scale
 
 
 def _bounded(y: jax.Array, lo: jax.Array, hi: jax.Array, scale: jax.Array) -> jax.Array:
@@ -83,10 +102,13 @@ def make_network(
     hard_bounds: bool,
     key: jax.Array,
     base_inputs: tuple[int, ...] = (),
+    clip_inputs: bool = False,
+    fade: bool = False,
 ) -> PhysicalNetwork:
     """A :class:`PhysicalNetwork` whose scalers are fitted to ``x`` and ``y`` (2-D arrays).
 
-    With ``base_inputs`` the output scaler is fitted to the residual ``y - x[:, base]``.
+    With ``base_inputs`` the output scaler is fitted to the residual ``y - x[:, base]``;
+    with ``clip_inputs`` the network sees its inputs clipped to the range of ``x``.
     """
     x_shift, x_scale = _affine(x)
     if base_inputs:
@@ -111,8 +133,11 @@ def make_network(
         as_f(y_scale),
         as_f(lower),
         as_f(upper),
+        as_f(np.min(x, axis=0) if clip_inputs and len(x) else np.full(x.shape[1], -np.inf)),
+        as_f(np.max(x, axis=0) if clip_inputs and len(x) else np.full(x.shape[1], np.inf)),
         bool(hard_bounds),
         tuple(int(i) for i in base_inputs),
+        bool(fade),
     )
 
 
@@ -146,3 +171,14 @@ def count_parameters(model: PhysicalNetwork) -> int:
             for leaf in jtu.tree_leaves(eqx.filter(model, trainable_filter(model)))
         )
     )
+
+
+def l2_penalty(strength: float):
+    """``penalty(model) = strength * sum of squared weights`` of the network's layers and
+    linear skip map (biases, scalers and Fourier frequencies are not penalised)."""
+
+    def penalty(model: PhysicalNetwork) -> jax.Array:
+        layers = model.net.layers + ((model.net.linear,) if model.net.linear is not None else ())
+        return strength * sum(jnp.sum(layer.weight**2) for layer in layers)
+
+    return penalty

@@ -10,6 +10,14 @@ training data (derivatives also by the input's scale), so that default weights o
 one are sensible for quantities of any unit; equation residuals are left in physical
 units (their natural scale is problem-specific: set the term's weight).
 
+Pairwise monotonic terms on a *relation* of the outputs (PGNN's density of water, a
+function of the predicted temperature) measure each violation as its first-order
+distance in the outputs: the difference of the relation over its root-mean-square
+sensitivity to the (standardised) outputs at the two points. Where the relation is flat
+(density near 4 °C) a raw difference would be tiny and its gradient vanish, although
+the predicted temperatures may be visibly out of order; the distance does not. For a
+target itself the distance is the difference over the target's scale.
+
 ``Interactions`` constraints do not apply to networks (they drive tree ensembles and
 group lasso) and are reported as skipped.
 """
@@ -52,7 +60,9 @@ class TermContext:
     ``output(model, x)`` gives the targets at one point of features ``x`` (probabilities
     for a classifier). ``extras`` are the non-feature columns carried with the points.
     ``scales`` maps quantity names (targets, relations) to their scale in the data;
-    ``feature_scales`` holds one scale per feature.
+    ``feature_scales`` holds one scale per feature. ``margin`` (in standardised target
+    units) asks pairwise monotonic terms for that much slack: a pair counts as violating
+    until it is ordered by at least the margin.
     """
 
     theory: Theory
@@ -63,17 +73,22 @@ class TermContext:
     output: Callable[[object, jax.Array], jax.Array]
     scales: Mapping[str, float]
     feature_scales: Sequence[float]
+    margin: float = 0.0
 
     def quantity(self, name: str, owner: str) -> PointFn:
         """``q(model, x, e)`` for a target or a relation at one point."""
+        qy = self.quantity_of_output(name, owner)
+        return lambda model, x, e: qy(self.output(model, x), x, e)
+
+    def quantity_of_output(self, name: str, owner: str) -> Callable:
+        """``q(y, x, e)``: a target or a relation as a function of the outputs ``y`` at a point."""
         if name in self.targets:
             k = self.targets.index(name)
-            return lambda model, x, e: self.output(model, x)[k]
+            return lambda y, x, e: y[k]
         relation = self.theory.expression_of(name).to_jax()
         getters = [self._source(n, owner, name) for n in relation.names]
 
-        def q(model: object, x: jax.Array, e: jax.Array) -> jax.Array:
-            y = self.output(model, x)
+        def q(y: jax.Array, x: jax.Array, e: jax.Array) -> jax.Array:
             return relation({n: g(x, e, y) for n, g in zip(relation.names, getters, strict=True)})
 
         return q
@@ -146,16 +161,25 @@ def bounds_term(ctx: TermContext, c: Bounds) -> Callable:
 
 
 def monotonic_pairs_term(ctx: TermContext, c: Monotonic) -> Callable:
-    q, s, sign = (
-        ctx.quantity(c.quantity, f"constraint {c.label!r}"),
-        ctx.scale(c.quantity),
-        _sign(c.direction),
-    )
+    qy = ctx.quantity_of_output(c.quantity, f"constraint {c.label!r}")
+    sign = _sign(c.direction)
+    y_scales = jnp.asarray([ctx.scale(t) for t in ctx.targets])
+    floor = 1e-3 * ctx.scale(c.quantity)
+    value_and_slope = jax.value_and_grad(qy)
+
+    def distance(model: object, x1, e1, x2, e2) -> jax.Array:
+        q1, g1 = value_and_slope(ctx.output(model, x1), x1, e1)
+        q2, g2 = value_and_slope(ctx.output(model, x2), x2, e2)
+        # first-order distance of the outputs from the constraint, in standardised target
+        # units: the violation over the root-mean-square sensitivity of q to the outputs
+        slope = jnp.sqrt((jnp.sum((g1 * y_scales) ** 2) + jnp.sum((g2 * y_scales) ** 2)) / 2)
+        return sign * (q1 - q2) / jax.lax.stop_gradient(jnp.maximum(slope, floor))
 
     def fn(model: object, batch: dict) -> jax.Array:
-        low = _per_point(q, model, batch["x1"], batch["e1"])
-        high = _per_point(q, model, batch["x2"], batch["e2"])
-        return jnp.mean(jax.nn.relu(sign * (low - high))) / s
+        d = jax.vmap(lambda *a: distance(model, *a))(
+            batch["x1"], batch["e1"], batch["x2"], batch["e2"]
+        )
+        return jnp.mean(jax.nn.relu(d + ctx.margin))
 
     return fn
 

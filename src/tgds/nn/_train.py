@@ -79,7 +79,12 @@ class LossTerm:
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """How to train. ``optimizer`` is any Optax transformation (gradient clipping is added)."""
+    """How to train. ``optimizer`` is any Optax transformation (gradient clipping is added).
+
+    ``penalty(model) -> scalar``, when given, is added to the loss at every step (e.g. an
+    L2 penalty on the weights) and recorded in the history as ``"penalty"``; it takes
+    no points and no adaptive weight.
+    """
 
     optimizer: optax.GradientTransformation
     epochs: int
@@ -89,6 +94,7 @@ class TrainSettings:
     checkpoint: Path | None = None
     checkpoint_every: int = 50
     verbose: bool = False
+    penalty: Callable[[Any], jax.Array] | None = None
 
 
 @dataclass
@@ -112,6 +118,7 @@ def _make_epoch(
     optimizer: optax.GradientTransformation,
     weighting: AbstractWeighting,
     static: Any,
+    penalty: Callable[[Any], jax.Array] | None,
 ):
     sizes = [min(t.batch_size, t.n_points) for t in terms]
     counts = [t.n_points for t in terms]
@@ -121,7 +128,8 @@ def _make_epoch(
     def loss(trainable, batches, lambdas):
         model = eqx.combine(trainable, static)
         parts = jnp.stack([t.fn(model, b) for t, b in zip(terms, batches, strict=True)])
-        return jnp.sum(base * lambdas * parts), parts
+        extra = penalty(model) if penalty is not None else jnp.zeros(())
+        return jnp.sum(base * lambdas * parts) + extra, (parts, extra)
 
     grad_fn = jax.value_and_grad(loss, has_aux=True)
 
@@ -138,16 +146,23 @@ def _make_epoch(
             for pts, n, b, perm in zip(points, counts, sizes, perms, strict=True):
                 idx = _batch_positions(n, b, s, perm)
                 batches.append({k: v[idx] for k, v in pts.items()})
-            (total, parts), grads = grad_fn(trainable, batches, wstate["lambdas"])
+            (total, (parts, extra)), grads = grad_fn(trainable, batches, wstate["lambdas"])
             updates, opt_state = optimizer.update(grads, opt_state, trainable)
             trainable = eqx.apply_updates(trainable, updates)
             wstate = weighting.update(wstate, parts, skey)
-            return (trainable, opt_state, wstate), (total, parts)
+            return (trainable, opt_state, wstate), (total, parts, extra)
 
-        (trainable, opt_state, wstate), (totals, parts) = jax.lax.scan(
+        (trainable, opt_state, wstate), (totals, parts, extras) = jax.lax.scan(
             step, (trainable, opt_state, wstate), (jnp.arange(steps), step_keys)
         )
-        return trainable, opt_state, wstate, jnp.mean(totals), jnp.mean(parts, axis=0)
+        return (
+            trainable,
+            opt_state,
+            wstate,
+            jnp.mean(totals),
+            jnp.mean(parts, axis=0),
+            jnp.mean(extras),
+        )
 
     return epoch
 
@@ -219,7 +234,7 @@ def train(
     )
     if resume and settings.checkpoint is not None and Path(settings.checkpoint).is_file():
         state = _load_checkpoint(Path(settings.checkpoint), state, fingerprint)
-    epoch_fn = _make_epoch(terms, optimizer, settings.weighting, static)
+    epoch_fn = _make_epoch(terms, optimizer, settings.weighting, static, settings.penalty)
     points = [{k: jnp.asarray(v) for k, v in t.points.items()} for t in terms]
     adaptive = not isinstance(settings.weighting, FixedWeights)
     start = time.perf_counter()
@@ -230,9 +245,11 @@ def train(
             new = epoch_fn(
                 state.params, state.opt_state, state.wstate, jax.random.fold_in(key, e), points
             )
-            new_params, new_opt, new_w, total, parts = new
+            new_params, new_opt, new_w, total, parts, extra = new
             record = {"epoch": float(e + 1), "loss": float(total)}
             record.update({n: float(p) for n, p in zip(names, np.asarray(parts), strict=True)})
+            if settings.penalty is not None:
+                record["penalty"] = float(extra)
             if adaptive:
                 record.update(
                     {
