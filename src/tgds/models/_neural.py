@@ -367,22 +367,15 @@ class _TheoryGuidedNetwork(BaseEstimator):
         order = rng.permutation(n) if self.validation_split == "random" else np.arange(n)[::-1]
         val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
         lower, upper = self._output_bounds(targets, Y.shape[1])
-        base = self._base_inputs(features, Y.shape[1])
         network = make_network(
             Xf[train_idx],
             self._scaling_targets(Y[train_idx]),
-            hidden=tuple(self.hidden),
-            activation=self.activation,
             fourier_features=self.fourier_features,
             fourier_scale=self.fourier_scale,
-            skip=self.skip_connection,
             lower=lower,
             upper=upper,
-            hard_bounds=self.hard_bounds and not self._is_classifier,
             key=init_key,
-            base_inputs=base,
-            clip_inputs=self.out_of_range is not None,
-            fade=self.out_of_range == "fade",
+            **self._structure(features, Y.shape[1]),
         )
         data_term = LossTerm(
             "data",
@@ -430,6 +423,19 @@ class _TheoryGuidedNetwork(BaseEstimator):
             self._store(err.result, features, targets, terms)
             raise
         self._store(result, features, targets, terms)
+
+    def _structure(self, features: tuple[str, ...], n_out: int) -> dict[str, Any]:
+        """The network's structure from the parameters: the same when fitting and when
+        rebuilding a saved model (whose arrays are then read into it)."""
+        return {
+            "hidden": tuple(self.hidden),
+            "activation": self.activation,
+            "skip": self.skip_connection,
+            "hard_bounds": self.hard_bounds and not self._is_classifier,
+            "base_inputs": self._base_inputs(features, n_out),
+            "clip_inputs": self.out_of_range is not None,
+            "fade": self.out_of_range == "fade",
+        }
 
     def _base_inputs(self, features: tuple[str, ...], n_out: int) -> tuple[int, ...]:
         """Input index added to each output (``residual_of``), -1 for none; () without it."""
@@ -602,18 +608,12 @@ class _TheoryGuidedNetwork(BaseEstimator):
         template = make_network(
             np.zeros((2, shapes["n_in"])),
             np.zeros((2, shapes["n_out"])),
-            hidden=est.hidden,
-            activation=est.activation,
             fourier_features=shapes["fourier"],
             fourier_scale=1.0,
-            skip=est.skip_connection,
             lower=np.zeros(shapes["n_out"]),
             upper=np.zeros(shapes["n_out"]),
-            hard_bounds=est.hard_bounds and not est._is_classifier,
             key=jax.random.PRNGKey(0),
-            base_inputs=est._base_inputs(tuple(meta["fitted"]["features_"]), shapes["n_out"]),
-            clip_inputs=est.out_of_range is not None,
-            fade=est.out_of_range == "fade",
+            **est._structure(tuple(meta["fitted"]["features_"]), shapes["n_out"]),
         )
         est.model_ = read_tree(template)
         fitted = meta["fitted"]

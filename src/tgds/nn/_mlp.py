@@ -98,10 +98,14 @@ class MLP(eqx.Module):
         return self.layers[-1](x) + direct
 
     @property
+    def linear_maps(self) -> tuple[eqx.nn.Linear, ...]:
+        """The layers and the skip map: everything with trainable weights and biases."""
+        return self.layers + ((self.linear,) if self.linear is not None else ())
+
+    @property
     def n_parameters(self) -> int:
         """The number of trainable weights and biases."""
-        layers = self.layers + ((self.linear,) if self.linear is not None else ())
-        return sum(layer.weight.size + layer.bias.size for layer in layers)
+        return sum(layer.weight.size + layer.bias.size for layer in self.linear_maps)
 
 
 def _glorot(layer: eqx.nn.Linear, key: jax.Array) -> eqx.nn.Linear:

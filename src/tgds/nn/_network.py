@@ -178,7 +178,6 @@ def l2_penalty(strength: float):
     linear skip map (biases, scalers and Fourier frequencies are not penalised)."""
 
     def penalty(model: PhysicalNetwork) -> jax.Array:
-        layers = model.net.layers + ((model.net.linear,) if model.net.linear is not None else ())
-        return strength * sum(jnp.sum(layer.weight**2) for layer in layers)
+        return strength * sum(jnp.sum(layer.weight**2) for layer in model.net.linear_maps)
 
     return penalty

@@ -295,14 +295,7 @@ def train(
                 break
     if settings.checkpoint is not None:
         _save_checkpoint(Path(settings.checkpoint), state, fingerprint)
-    return TrainResult(
-        model=eqx.combine(state.best, static),
-        history=state.history,
-        best_epoch=state.best_epoch,
-        epochs_run=state.epoch,
-        stopped_early=stopped_early,
-        fit_time=time.perf_counter() - start,
-    )
+    return state.result(state.best, static, start, stopped_early)
 
 
 @dataclass
@@ -317,6 +310,17 @@ class _State:
     best_val: float
     bad_epochs: int
 
+    def result(self, params: Any, static: Any, start: float, stopped_early: bool) -> TrainResult:
+        """A :class:`TrainResult` holding ``params`` (the best or the last good weights)."""
+        return TrainResult(
+            model=eqx.combine(params, static),
+            history=self.history,
+            best_epoch=self.best_epoch,
+            epochs_run=self.epoch,
+            stopped_early=stopped_early,
+            fit_time=time.perf_counter() - start,
+        )
+
 
 def _check_finite(
     record: dict[str, float], names: list[str], epoch: int, state: _State, static: Any, start: float
@@ -324,14 +328,7 @@ def _check_finite(
     if all(math.isfinite(record[n]) for n in names) and math.isfinite(record["loss"]):
         return
     bad = next((n for n in names if not math.isfinite(record[n])), "loss")
-    result = TrainResult(
-        model=eqx.combine(state.params, static),
-        history=state.history,
-        best_epoch=state.best_epoch,
-        epochs_run=state.epoch,
-        stopped_early=True,
-        fit_time=time.perf_counter() - start,
-    )
+    result = state.result(state.params, static, start, stopped_early=True)
     raise TrainingError(
         f"training stopped at epoch {epoch}: the loss term {bad!r} is {record[bad]} (not finite). "
         f"The weights of epoch {state.epoch} (the last good ones) were kept. Common causes: a learning rate "
