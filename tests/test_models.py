@@ -325,6 +325,30 @@ def test_learning_curves_draw_every_term(ramp):
     } <= labels
     with pytest.raises(DataError, match="history_"):
         learning_curves(object())
+    warm = _fast(theory=theory, physics_warmup=10, physics_ramp=5).fit(df)
+    ax = learning_curves(warm).axes[0]
+    assert "schedule" not in {line.get_label() for line in ax.get_lines()}
+    assert [p.get_label() for p in ax.patches] == ["physics warm-up"]
+
+
+def test_physics_warmup_keeps_best_weights_from_full_weight_epochs(ramp):
+    theory, df = ramp
+    model = _fast(theory=theory, physics_warmup=10, physics_ramp=5, validation_fraction=0.2).fit(df)
+    h = model.history_
+    assert h["schedule"][:10] == [0.0] * 10 and h["schedule"][15:] == [1.0] * 25
+    assert len(h["monotonic:rising"]) == 40  # recorded while it is off, too
+    assert model.best_epoch_ > 15
+    assert h["val_data"][model.best_epoch_ - 1] == min(h["val_data"][15:])
+    no_physics = _fast(theory=theory, physics=None, physics_warmup=100).fit(
+        df
+    )  # nothing to warm up
+    assert "schedule" not in no_physics.history_
+    with pytest.raises(
+        ValueError, match=r"physics_warmup \+ physics_ramp \(30 \+ 10\).*epochs \(40\)"
+    ):
+        _fast(theory=theory, physics_warmup=30, physics_ramp=10).fit(df)
+    with pytest.raises(ValueError, match="physics_ramp"):
+        _fast(theory=theory, physics_ramp=-1).fit(df)
 
 
 def test_residual_of_a_physics_column(tmp_path):
@@ -372,10 +396,11 @@ def test_out_of_range_clip_holds_the_edge_value(tmp_path):
 
 def test_out_of_range_fade_returns_to_the_physics_column(tmp_path):
     theory, df = _hybrid_data()
-    model = _fast(theory=theory, residual_of="sim", out_of_range="fade", epochs=60).fit(df)
-    # the range and scale of the training rows (the validation rows held out)
+    # no validation rows: those outside the range would make the guards pick other epochs
+    kw = dict(theory=theory, residual_of="sim", epochs=60, validation_fraction=0.0)
+    model = _fast(out_of_range="fade", **kw).fit(df)
     x_std, hi = float(model.model_.x_scale[0]), float(model.model_.x_upper[0])
-    assert hi <= df["x"].max()
+    assert hi == pytest.approx(df["x"].max(), rel=1e-6)  # float32
     # one training standard deviation or more outside the range: exactly the physics column
     far = pd.DataFrame(
         {"x": [hi + 1.01 * x_std, hi + 5 * x_std, hi + 50], "sim": [5.0, -3.0, 20.0]}
@@ -383,16 +408,17 @@ def test_out_of_range_fade_returns_to_the_physics_column(tmp_path):
     np.testing.assert_array_equal(model.predict(far), far["sim"].to_numpy())
     # inside the range the correction is not faded: the same fit as with clipping alone
     # (up to float32 roundoff of the training steps)
-    clipped = _fast(theory=theory, residual_of="sim", out_of_range="clip", epochs=60).fit(df)
+    clipped = _fast(out_of_range="clip", **kw).fit(df)
     inside = df.iloc[:10]
     np.testing.assert_allclose(model.predict(inside), clipped.predict(inside), rtol=1e-6)
-    # half a standard deviation out: weight (1 - 0.25)^2 of the correction at the edge
-    edge = pd.DataFrame({"x": [hi], "sim": [5.0]})
+    # half a standard deviation out: weight (1 - 0.25)^2 of the network's correction there,
+    # the network seeing the input unclipped (the same fit without any range guard)
+    free = _fast(**kw).fit(df)
     half = pd.DataFrame({"x": [hi + 0.5 * x_std], "sim": [5.0]})
-    assert abs(model.predict(edge)[0] - 5.0) > 0.05
-    np.testing.assert_allclose(
-        model.predict(half) - 5.0, 0.5625 * (model.predict(edge) - 5.0), rtol=1e-9
-    )
+    correction = free.predict(half) - 5.0
+    assert abs(correction[0]) > 0.05
+    assert abs(correction[0] - (clipped.predict(half)[0] - 5.0)) > 1e-3  # not the edge value
+    np.testing.assert_allclose(model.predict(half) - 5.0, 0.5625 * correction, rtol=1e-5)
     loaded = tgds.load(tgds.save(model, tmp_path / "m.tgds"))
     np.testing.assert_array_equal(loaded.predict(far), model.predict(far))
     with pytest.raises(DataError, match="needs residual_of"):

@@ -482,6 +482,55 @@ def test_checkpoint_resume_repeats_an_uninterrupted_run(tmp_path):
         )
 
 
+def test_warmup_schedule_values_and_bad_settings():
+    settings = TrainSettings(optimizer=optax.adam(1e-2), epochs=10, warmup=2, ramp=3)
+    assert [settings.schedule(e) for e in range(7)] == [0.0, 0.0, 0.25, 0.5, 0.75, 1.0, 1.0]
+    assert TrainSettings(optimizer=optax.adam(1e-2), epochs=3, warmup=1).schedule(1) == 1.0
+    with pytest.raises(
+        TgdsError, match=r"warmup \+ ramp \(6 \+ 4\) must be fewer than the 10 epochs"
+    ):
+        TrainSettings(optimizer=optax.adam(1e-2), epochs=10, warmup=6, ramp=4)
+    with pytest.raises(TgdsError, match="non-negative"):
+        TrainSettings(optimizer=optax.adam(1e-2), epochs=10, warmup=-1)
+
+
+def test_warmup_trains_on_the_first_term_alone_then_ramps_the_others_in():
+    net, data, mse, x, y = _linear_problem()
+
+    def pull(weight):  # a strong term that pulls every output to 10
+        return LossTerm(
+            "physics:pull",
+            lambda m, b: jnp.mean((jax.vmap(m)(b["x"]) - 10.0) ** 2),
+            {"x": x},
+            16,
+            weight,
+        )
+
+    def run(term, **kw):
+        settings = TrainSettings(optimizer=optax.adam(1e-2), epochs=30, **kw)
+        return train(
+            net,
+            [data, term],
+            settings,
+            jax.random.PRNGKey(0),
+            trainable=trainable_filter(net),
+            validate=lambda m: float(mse(m, {"x": x, "y": y})),
+        )
+
+    scheduled = run(pull(100.0), warmup=20, ramp=4)
+    alone = run(pull(0.0))  # the same batches, the term switched off
+    h = scheduled.history
+    assert h["schedule"] == [0.0] * 20 + [0.2, 0.4, 0.6, 0.8] + [1.0] * 6
+    # during the warm-up the weights follow the data term alone, bit for bit
+    assert h["data"][:20] == alone.history["data"][:20]
+    assert h["val_data"][:20] == alone.history["val_data"][:20]
+    assert h["data"][20] != alone.history["data"][20]
+    # the warm-up epochs fit the data best, but the best weights come from epochs at full weight
+    assert min(h["val_data"][:20]) < min(h["val_data"][24:])
+    assert scheduled.best_epoch > 24
+    assert h["val_data"][scheduled.best_epoch - 1] == min(h["val_data"][24:])
+
+
 def test_relobralo_raises_the_weight_of_the_slow_term():
     scheme = ReLoBRaLo(alpha=0.0, temperature=1.0, expected_rho=1.0)
     state = scheme.init(2)

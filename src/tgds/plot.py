@@ -13,8 +13,9 @@ def learning_curves(model: Any, *, ax: Any = None, log: bool = True) -> Any:
     """Draw every loss term of a fitted neural model against the epoch.
 
     Training terms (``data`` and each physics term, unweighted) are solid lines, the
-    weighted total is black, the validation data loss is dashed, and the epoch whose
-    weights were kept (early stopping) is marked with a vertical line.
+    weighted total is black, the validation data loss is dashed, the epoch whose
+    weights were kept (early stopping) is marked with a vertical line, and epochs where
+    the physics terms were warming up (``physics_warmup``/``physics_ramp``) are shaded.
 
     Parameters
     ----------
@@ -52,13 +53,18 @@ def learning_curves(model: Any, *, ax: Any = None, log: bool = True) -> Any:
         fig = ax.figure
     epochs = history["epoch"]
     terms = [
-        k for k in history if k not in ("epoch", "loss", "val_data") and not k.startswith("lambda/")
+        k
+        for k in history
+        if k not in ("epoch", "loss", "val_data", "schedule") and not k.startswith("lambda/")
     ]
     for name in terms:
         ax.plot(epochs, history[name], label=name, lw=1.5)
     ax.plot(epochs, history["loss"], color="black", lw=1.0, alpha=0.7, label="total (weighted)")
     if "val_data" in history:
         ax.plot(epochs, history["val_data"], ls="--", lw=1.5, label="validation data")
+    warming = [e for e, s in zip(epochs, history.get("schedule", ()), strict=False) if s < 1]
+    if warming:
+        ax.axvspan(0, max(warming), color="grey", alpha=0.12, lw=0, label="physics warm-up")
     best = getattr(model, "best_epoch_", None)
     if best:
         ax.axvline(best, color="grey", lw=0.8, ls=":", label="best epoch")

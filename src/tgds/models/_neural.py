@@ -29,6 +29,7 @@ from tgds._validation import (
     Boolean,
     Instance,
     Int,
+    InvalidParameterError,
     OneOf,
     Optional,
     Real,
@@ -77,6 +78,8 @@ _PARAMETER_RULES: dict[str, Rule] = {
     ),
     "physics_weight": any_of(Real(0), Instance(dict, words="a dict constraint name -> weight")),
     "physics_margin": Real(0),
+    "physics_warmup": Int(0),
+    "physics_ramp": Int(0),
     "weighting": Optional(Instance(AbstractWeighting, words="FixedWeights() or ReLoBRaLo()")),
     "hard_bounds": Boolean,
     "learning_rate": Real(0, low_open=True),
@@ -118,6 +121,8 @@ class _TheoryGuidedNetwork(BaseEstimator):
         physics: str | Sequence[str] | None = "all",
         physics_weight: float | dict[str, float] = 1.0,
         physics_margin: float = 0.0,
+        physics_warmup: int = 0,
+        physics_ramp: int = 0,
         weighting: AbstractWeighting | None = None,
         hard_bounds: bool = False,
         learning_rate: float = 1e-3,
@@ -149,6 +154,8 @@ class _TheoryGuidedNetwork(BaseEstimator):
         self.physics = physics
         self.physics_weight = physics_weight
         self.physics_margin = physics_margin
+        self.physics_warmup = physics_warmup
+        self.physics_ramp = physics_ramp
         self.weighting = weighting
         self.hard_bounds = hard_bounds
         self.learning_rate = learning_rate
@@ -396,6 +403,12 @@ class _TheoryGuidedNetwork(BaseEstimator):
                 if self.weight_decay
                 else optax.adam(self.learning_rate)
             )
+        scheduled = len(terms) > 1  # a warm-up only applies to physics terms
+        if scheduled and self.physics_warmup + self.physics_ramp >= self.epochs:
+            raise InvalidParameterError(
+                f"physics_warmup + physics_ramp ({self.physics_warmup} + {self.physics_ramp}) must be "
+                f"fewer than epochs ({self.epochs}): some epochs must train with the physics terms at full weight."
+            )
         settings = TrainSettings(
             optimizer=optimizer,
             epochs=self.epochs,
@@ -406,6 +419,8 @@ class _TheoryGuidedNetwork(BaseEstimator):
             checkpoint_every=self.checkpoint_every,
             verbose=self.verbose,
             penalty=l2_penalty(self.alpha / len(train_idx)) if self.alpha > 0 else None,
+            warmup=self.physics_warmup if scheduled else 0,
+            ramp=self.physics_ramp if scheduled else 0,
         )
         fingerprint = self._fingerprint(Xf, Y, terms)
         try:
@@ -668,11 +683,14 @@ class TheoryGuidedRegressor(RegressorMixin, _TheoryGuidedNetwork):
         ``None``: it extrapolates its fitted curve. ``"clip"``: every input is clipped to
         that range before the network, so outside it the network's output stays at its
         value on the edge (derivatives with respect to a clipped input are zero there).
-        ``"fade"`` (needs ``residual_of``): clipped, and the correction is multiplied by
+        ``"fade"`` (needs ``residual_of``): the correction is multiplied by
         ``(1 - d²)²`` for ``d < 1``, else 0, where ``d`` is the distance of the point
         outside the training range in training standard deviations of the inputs. The
-        prediction then returns to the physics model where the data say nothing; the
-        corrected column itself is never clipped.
+        prediction then returns to the physics model where the data say nothing; within
+        the fading band the network sees its inputs unclipped, so physics terms can still
+        shape the correction there (a clipped correction times a changing fade would add a
+        trend along the clipped input, e.g. inverted profiles below the deepest training
+        depth). The corrected column itself is never clipped.
     residual_of : str or list of str, optional
         An input column (one per target), typically a physics model's output, that the
         network corrects: prediction = that column + network. Physics terms and bounds
@@ -685,6 +703,13 @@ class TheoryGuidedRegressor(RegressorMixin, _TheoryGuidedNetwork):
         Slack of pairwise monotonic terms, in standardised target units: a pair is
         penalised until it is ordered by at least this much. A small margin (1e-3) keeps
         pairs that the data leave tied (an isothermal profile) from flipping either way.
+    physics_warmup, physics_ramp : int
+        Epochs of training on the data alone, then epochs over which the physics weights
+        rise linearly to full. The network first fits the data and the physics terms then
+        correct that fit; a strong term from the random start shapes the whole network
+        and slows the data fit several-fold. The best weights (and early stopping) are
+        taken from epochs at full weight only. The history records the multiplier as
+        ``schedule``. Their sum must be below ``epochs``.
     weighting : FixedWeights or ReLoBRaLo, optional
         How term weights evolve during training (default fixed).
     hard_bounds : bool

@@ -32,6 +32,10 @@ class PhysicalNetwork(eqx.Module):
     sees, e.g. to the range seen in training: outside it the network's part of the output
     stays at its value on the edge of that range instead of extrapolating. The residual
     base is never clipped, so a physics model given as a column carries the extrapolation.
+    With ``fade`` the box is not a clip: the network sees its inputs as they are and its
+    output is multiplied by :meth:`in_range`, which falls from one on the box to zero one
+    standard deviation outside it. (A clipped correction would stay frozen while the fade
+    changes, a trend along the clipped input that no physics term can undo.)
 
     ``lower``/``upper`` (one per output, ``±inf`` for none) define the hard output
     transform when ``hard_bounds`` is set: ``lower + (upper - lower) * sigmoid(...)`` for
@@ -74,7 +78,9 @@ class PhysicalNetwork(eqx.Module):
         return jax.nn.relu(1.0 - jnp.sum(outside**2)) ** 2
 
     def _standardised(self, x: jax.Array) -> jax.Array:
-        return (jnp.clip(x, self.x_lower, self.x_upper) - self.x_shift) / self.x_scale
+        if not self.fade:
+            x = jnp.clip(x, self.x_lower, self.x_upper)
+        return (x - self.x_shift) / self.x_scale
 
 
 def _bounded(y: jax.Array, lo: jax.Array, hi: jax.Array, scale: jax.Array) -> jax.Array:

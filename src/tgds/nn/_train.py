@@ -84,6 +84,13 @@ class TrainSettings:
     ``penalty(model) -> scalar``, when given, is added to the loss at every step (e.g. an
     L2 penalty on the weights) and recorded in the history as ``"penalty"``; it takes
     no points and no adaptive weight.
+
+    ``warmup`` and ``ramp`` (epochs) schedule every term after the first (the physics
+    terms, after the data term): they are off for the first ``warmup`` epochs, then
+    their weights rise linearly to full over ``ramp`` epochs. Training first finds a fit
+    to the data and the physics terms then correct it, instead of shaping the network
+    from its random start (a strong hinge term slows the data fit several-fold). Best
+    weights and early stopping consider only epochs at full weight.
     """
 
     optimizer: optax.GradientTransformation
@@ -95,6 +102,25 @@ class TrainSettings:
     checkpoint_every: int = 50
     verbose: bool = False
     penalty: Callable[[Any], jax.Array] | None = None
+    warmup: int = 0
+    ramp: int = 0
+
+    def __post_init__(self) -> None:
+        if self.warmup < 0 or self.ramp < 0:
+            raise TgdsError(
+                f"warmup and ramp must be non-negative epochs; got warmup={self.warmup}, ramp={self.ramp}."
+            )
+        if self.warmup + self.ramp >= self.epochs:
+            raise TgdsError(
+                f"warmup + ramp ({self.warmup} + {self.ramp}) must be fewer than the {self.epochs} epochs, "
+                "so that some epochs train with the physics terms at full weight."
+            )
+
+    def schedule(self, epoch: int) -> float:
+        """The multiplier of the terms after the first in 0-based ``epoch``."""
+        if epoch < self.warmup:
+            return 0.0
+        return min(1.0, (epoch - self.warmup + 1) / (self.ramp + 1))
 
 
 @dataclass
@@ -125,16 +151,19 @@ def _make_epoch(
     steps = max(1, counts[0] // sizes[0])
     base = jnp.asarray([t.weight for t in terms], dtype=float)
 
-    def loss(trainable, batches, lambdas):
+    first = jnp.arange(len(terms)) == 0
+
+    def loss(trainable, batches, lambdas, scale):
         model = eqx.combine(trainable, static)
         parts = jnp.stack([t.fn(model, b) for t, b in zip(terms, batches, strict=True)])
         extra = penalty(model) if penalty is not None else jnp.zeros(())
-        return jnp.sum(base * lambdas * parts) + extra, (parts, extra)
+        weights = base * lambdas * jnp.where(first, 1.0, scale)
+        return jnp.sum(weights * parts) + extra, (parts, extra)
 
     grad_fn = jax.value_and_grad(loss, has_aux=True)
 
     @jax.jit
-    def epoch(trainable, opt_state, wstate, key, points):
+    def epoch(trainable, opt_state, wstate, key, points, scale):
         perm_keys = jax.random.split(key, len(terms) + 1)
         perms = [jax.random.permutation(k, n) for k, n in zip(perm_keys[:-1], counts, strict=True)]
         step_keys = jax.random.split(perm_keys[-1], steps)
@@ -146,7 +175,7 @@ def _make_epoch(
             for pts, n, b, perm in zip(points, counts, sizes, perms, strict=True):
                 idx = _batch_positions(n, b, s, perm)
                 batches.append({k: v[idx] for k, v in pts.items()})
-            (total, (parts, extra)), grads = grad_fn(trainable, batches, wstate["lambdas"])
+            (total, (parts, extra)), grads = grad_fn(trainable, batches, wstate["lambdas"], scale)
             updates, opt_state = optimizer.update(grads, opt_state, trainable)
             trainable = eqx.apply_updates(trainable, updates)
             wstate = weighting.update(wstate, parts, skey)
@@ -242,8 +271,14 @@ def train(
     with _progress(settings.verbose, settings.epochs, state.epoch) as advance:
         while state.epoch < settings.epochs:
             e = state.epoch
+            scale = settings.schedule(e)
             new = epoch_fn(
-                state.params, state.opt_state, state.wstate, jax.random.fold_in(key, e), points
+                state.params,
+                state.opt_state,
+                state.wstate,
+                jax.random.fold_in(key, e),
+                points,
+                jnp.asarray(scale, dtype=float),
             )
             new_params, new_opt, new_w, total, parts, extra = new
             record = {"epoch": float(e + 1), "loss": float(total)}
@@ -260,8 +295,12 @@ def train(
             _check_finite(record, names, e + 1, state, static, start)
             state.params, state.opt_state, state.wstate = new_params, new_opt, new_w
             state.epoch = e + 1
-            improved = True
-            if validate is not None:
+            if settings.warmup or settings.ramp:
+                record["schedule"] = scale
+            if validate is not None and scale < 1.0:
+                # warm-up: validated and recorded, but not a candidate for the best weights
+                record["val_data"] = float(validate(eqx.combine(state.params, static)))
+            elif validate is not None:
                 val = float(validate(eqx.combine(state.params, static)))
                 record["val_data"] = val
                 improved = val < state.best_val
