@@ -46,7 +46,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     theory = Theory.from_toml(THEORY)
     data = load(args.data)
-    settings = lake_pgnn_settings(["--epochs", str(args.epochs)])  # lake_pgnn.py's defaults
+    # lake_pgnn.py's defaults, its PGNN warm-up (half the epochs, then a quarter of ramp)
+    # scaled to these epochs
+    e = args.epochs
+    settings = lake_pgnn_settings(
+        ["--epochs", str(e), "--physics-warmup", str(e // 2), "--physics-ramp", str(e // 4)]
+    )
     models = {"physics": PhysicsModelRegressor(theory=theory)}
     models.update(
         {name: make_model(name, theory, settings, args.seed) for name in ("NN", "HPD", "PGNN")}

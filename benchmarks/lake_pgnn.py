@@ -325,9 +325,9 @@ def report(records: list[dict], sizes: list[int], n_seeds: int) -> bool:
         check(
             f"N={n} PGNN inversions <= {100 * MAX_INVERSION_RATE:.1f}%",
             pi <= MAX_INVERSION_RATE,
-            f"{100 * pi:.2f}%",
+            f"{100 * pi:.3f}%",
         )
-        check(f"N={n} PGNN inversions < NN", pi < ni, f"{100 * pi:.2f}% vs {100 * ni:.2f}%")
+        check(f"N={n} PGNN inversions < NN", pi < ni, f"{100 * pi:.3f}% vs {100 * ni:.3f}%")
     if FIT_TIME_N in sizes:
         w = _stats(records, FIT_TIME_N, "PGNN", "wall_s")[0]
         check(
