@@ -427,6 +427,40 @@ def test_huge_constant_expression_does_not_hang(text: str) -> None:
         pytest.fail(f"Expression({text!r}) still running after {time.perf_counter() - start:.1f} s")
 
 
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs POSIX interval timers")
+@pytest.mark.parametrize(
+    "text",
+    [
+        # found by the fuzz test below: sympy folds (b**x)**(b/x) into b**b, computed exactly
+        pytest.param("((6389760)**(x))**((6389760)/(x))", id="power-of-power"),
+        pytest.param("((6389760)**(x*y))**((6389760)/(x*y))", id="power-of-power-product"),
+        pytest.param("exp(6389760*log(6389760))", id="exp-of-log"),
+        pytest.param("exp(x + 6389760*log(7))", id="exp-of-sum-with-log"),
+        pytest.param("exp(x*log(6389760))**(6389760/x)", id="power-of-exp"),
+    ],
+)
+def test_powers_that_sympy_folds_have_the_limits_of_number_powers(text: str) -> None:
+    start = time.perf_counter()
+    try:
+        with _time_limit(2.0):
+            err = _refused(text)
+    except _TookTooLong:
+        pytest.fail(f"Expression({text!r}) still running after {time.perf_counter() - start:.1f} s")
+    assert "exponents are limited to magnitude 1000" in str(err)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        pytest.param("(7**x)**(3/x)", 343.0, id="power-of-power"),
+        pytest.param("exp(3*log(7))", 343.0, id="exp-of-log"),
+        pytest.param("(2**x)**(-1000/x)", 2.0**-1000, id="tiny"),
+    ],
+)
+def test_small_folded_powers_are_kept(text: str, value: float) -> None:
+    assert float(Expression(text).evaluate({"x": 1.5})) == pytest.approx(value)
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

@@ -295,6 +295,8 @@ class _Builder:
         (arg,) = args
         if name in _SYMPY_FUNCTIONS:
             value = self.as_dimensionless(arg, f"the argument of {name}()")
+            if name == "exp":
+                self.folded_exp(node, value)
             return _Term(
                 _SYMPY_FUNCTIONS[name](value), _DIMENSIONLESS if self.checking else None, node
             )
@@ -336,14 +338,40 @@ class _Builder:
         # difference + temperature is a temperature on the right term's scale
         return _Term(left.expr * self.factor(left, right) + right.expr, right.info, node)
 
-    def power(self, node: ast.BinOp, base: _Term, exponent: _Term) -> _Term:
-        expo = exponent.expr
-        if expo.is_Number and abs(float(expo)) > 1000:
+    def numeric_power(self, node: ast.AST, base: sympy.Expr, expo: sympy.Expr) -> None:
+        """Refuse ``base**expo`` of numbers that sympy would compute exactly at great cost."""
+        if not expo.is_Number:
+            return
+        if abs(float(expo)) > 1000:
             raise self.ctx.fail(node, "exponents are limited to magnitude 1000")
-        if base.expr.is_Number and expo.is_Number and base.expr != 0:
-            size = math.log10(abs(float(base.expr))) * float(expo) if float(base.expr) != 0 else 0
+        if base.is_Number and base != 0:
+            size = math.log10(abs(float(base))) * float(expo) if float(base) != 0 else 0
             if size > _MAX_NUMBER_LOG10:  # a tiny power such as 2**-1000 is a normal float
                 raise self.ctx.fail(node, "the power is too large to represent as a float")
+
+    def folded_powers(self, node: ast.AST, base: sympy.Expr, expo: sympy.Expr) -> None:
+        """The limits of :meth:`numeric_power` for the powers sympy folds when it builds
+        ``base**expo``: ``(b**e)**expo`` is ``b**(e*expo)`` for real ``e`` and a positive
+        number ``b``, a number when ``e*expo`` is (``(7**x)**(3/x)`` is 343); without the
+        check, ``(6389760**x)**(6389760/x)`` has sympy compute a 43-million-digit integer."""
+        self.numeric_power(node, base, expo)
+        b, e = base.as_base_exp()
+        if b.is_Number and e is not base:
+            self.numeric_power(node, b, e * expo)
+        if isinstance(base, sympy.exp):  # exp(u)**expo is exp(u*expo)
+            self.folded_exp(node, base.args[0] * expo)
+
+    def folded_exp(self, node: ast.AST, arg: sympy.Expr) -> None:
+        """The limits of :meth:`numeric_power` for ``exp(c*log(b) + ...)``, which sympy
+        folds into ``b**c * exp(...)``."""
+        for term in sympy.Add.make_args(arg):
+            c, rest = term.as_coeff_Mul()
+            if isinstance(rest, sympy.log) and rest.args[0].is_Number:
+                self.numeric_power(node, rest.args[0], c)
+
+    def power(self, node: ast.BinOp, base: _Term, exponent: _Term) -> _Term:
+        expo = exponent.expr
+        self.folded_powers(node, base.expr, expo)
         if not self.checking:
             return _Term(base.expr**expo, None, node)
         if exponent.info.offset or base.info.offset:
