@@ -531,6 +531,54 @@ def test_warmup_trains_on_the_first_term_alone_then_ramps_the_others_in():
     assert h["val_data"][scheduled.best_epoch - 1] == min(h["val_data"][24:])
 
 
+def test_resume_inside_the_warmup_repeats_an_uninterrupted_run(tmp_path):
+    net, data, mse, x, y = _linear_problem()
+    pull = LossTerm("physics:pull", lambda m, b: jnp.mean(jax.vmap(m)(b["x"]) ** 2), {"x": x}, 16)
+    path = tmp_path / "ckpt.tgds"
+
+    class Stop(Exception):
+        pass
+
+    def run(checkpoint=None, resume=False, callback=None):
+        settings = TrainSettings(
+            optimizer=optax.adam(1e-2),
+            epochs=16,
+            warmup=5,
+            ramp=4,
+            checkpoint=checkpoint,
+            checkpoint_every=1,
+        )
+        return train(
+            net,
+            [data, pull],
+            settings,
+            jax.random.PRNGKey(1),
+            trainable=trainable_filter(net),
+            validate=lambda m: float(mse(m, {"x": x, "y": y})),
+            fingerprint="f",
+            resume=resume,
+            callback=callback,
+        )
+
+    def stop_at_7(epoch, record):  # in the middle of the ramp
+        if epoch == 7:
+            raise Stop
+
+    full = run()
+    with pytest.raises(Stop):
+        run(checkpoint=path, callback=stop_at_7)
+    epochs_run = []
+    resumed = run(checkpoint=path, resume=True, callback=lambda e, r: epochs_run.append(e))
+    assert epochs_run == list(range(8, 17))  # continued, not restarted
+    assert resumed.history == full.history and resumed.best_epoch == full.best_epoch
+    for a, b in zip(
+        jax.tree_util.tree_leaves(eqx.filter(full.model, eqx.is_array)),
+        jax.tree_util.tree_leaves(eqx.filter(resumed.model, eqx.is_array)),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_relobralo_raises_the_weight_of_the_slow_term():
     scheme = ReLoBRaLo(alpha=0.0, temperature=1.0, expected_rho=1.0)
     state = scheme.init(2)
