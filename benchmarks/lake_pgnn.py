@@ -54,7 +54,7 @@ are kept; all 400 epochs run (with a patience, the noisy validation curve of a f
 stopped some runs within their first 60 epochs). PGNN: weight 3000 on the density term,
 whose violations are measured as distances in standardised temperature (the density drop
 over its sensitivity to temperature, so pairs near 4 degC, where density is flat, still
-count), with a margin of 1e-3 (the physics model leaves 17 % of the consecutive-depth
+count; the sensitivity is floored at a tenth of density's scale, see ``tgds.nn._terms``), with a margin of 1e-3 (the physics model leaves 17 % of the consecutive-depth
 pairs exactly tied, and without a margin any correction flips about half of them);
 1024 pairs per step; the term is off for the first 200 epochs and rises linearly to full
 weight over the next 100 (``physics_warmup``, ``physics_ramp``), and PGNN's best weights

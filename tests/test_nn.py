@@ -172,6 +172,11 @@ def test_pairwise_distance_does_not_vanish_where_the_relation_is_flat():
     expected = (0.21**2 - 0.2**2) / np.sqrt((0.4**2 + 0.42**2) / 2)
     assert _value(term) == pytest.approx(expected, rel=1e-4)
     assert expected == pytest.approx(0.01, rel=0.05)
+    # flatter than the floor (a tenth of rho's scale): the difference over the floor
+    term = _one_term(
+        theory, lambda x, t: 4.01 + 0.01 * x, c, points=pts, group_codes=codes, scales={"rho": 1.0}
+    )
+    assert _value(term) == pytest.approx((0.02**2 - 0.01**2) / 0.1, rel=1e-3)
 
 
 def test_pairwise_margin_penalises_ties_and_near_ties():

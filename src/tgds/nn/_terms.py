@@ -15,8 +15,15 @@ function of the predicted temperature) measure each violation as its first-order
 distance in the outputs: the difference of the relation over its root-mean-square
 sensitivity to the (standardised) outputs at the two points. Where the relation is flat
 (density near 4 °C) a raw difference would be tiny and its gradient vanish, although
-the predicted temperatures may be visibly out of order; the distance does not. For a
-target itself the distance is the difference over the target's scale.
+the predicted temperatures may be visibly out of order; the distance does not. The
+sensitivity is floored at a tenth of the relation's scale: where the relation is flatter
+still (density within about 1.5 °C of its maximum), the violation is the difference over
+that floor, a pull that does not vanish but is weaker than elsewhere. With a floor of
+1e-3 the lake PGNN ordered turnover profiles by moving them 2-4 °C away from 4 °C, to
+where the order of temperatures is the same on every date (a smooth network cannot flip
+the sign of its depth trend exactly at the density maximum); on the development rows the
+tenth lowered its RMSE by 0.03-0.05 °C at the same inversion rate. For a target itself
+the distance is the difference over the target's scale.
 
 ``Interactions`` constraints do not apply to networks (they drive tree ensembles and
 group lasso) and are reported as skipped.
@@ -51,6 +58,10 @@ from tgds.utils import monotone_pairs
 __all__ = ["TermContext", "build_physics_terms"]
 
 PointFn = Callable[[object, jax.Array, jax.Array], jax.Array]
+
+# the smallest sensitivity of a relation to the standardised outputs, in units of the
+# relation's scale, used by pairwise distances (see the module docstring)
+_SLOPE_FLOOR = 0.1
 
 
 @dataclass(frozen=True)
@@ -164,7 +175,7 @@ def monotonic_pairs_term(ctx: TermContext, c: Monotonic) -> Callable:
     qy = ctx.quantity_of_output(c.quantity, f"constraint {c.label!r}")
     sign = _sign(c.direction)
     y_scales = jnp.asarray([ctx.scale(t) for t in ctx.targets])
-    floor = 1e-3 * ctx.scale(c.quantity)
+    floor = _SLOPE_FLOOR * ctx.scale(c.quantity)
     value_and_slope = jax.value_and_grad(qy)
 
     def distance(model: object, x1, e1, x2, e2) -> jax.Array:
