@@ -359,6 +359,19 @@ def _linear_problem(n=64):
     return net, LossTerm("data", mse, {"x": x, "y": y}, 16), mse, x, y
 
 
+def _train_validated(net, terms, settings, key, mse, x, y, **kw):
+    """``train`` with the data MSE on ``(x, y)`` as the validation loss."""
+    return train(
+        net,
+        terms,
+        settings,
+        jax.random.PRNGKey(key),
+        trainable=trainable_filter(net),
+        validate=lambda m: float(mse(m, {"x": x, "y": y})),
+        **kw,
+    )
+
+
 def test_training_reduces_the_loss_and_records_every_term():
     net, data, mse, x, y = _linear_problem()
     extra = LossTerm(
@@ -513,14 +526,7 @@ def test_warmup_trains_on_the_first_term_alone_then_ramps_the_others_in():
 
     def run(term, **kw):
         settings = TrainSettings(optimizer=optax.adam(1e-2), epochs=30, **kw)
-        return train(
-            net,
-            [data, term],
-            settings,
-            jax.random.PRNGKey(0),
-            trainable=trainable_filter(net),
-            validate=lambda m: float(mse(m, {"x": x, "y": y})),
-        )
+        return _train_validated(net, [data, term], settings, 0, mse, x, y)
 
     scheduled = run(pull(100.0), warmup=20, ramp=4)
     alone = run(pull(0.0))  # the same batches, the term switched off
@@ -553,13 +559,14 @@ def test_resume_inside_the_warmup_repeats_an_uninterrupted_run(tmp_path):
             checkpoint=checkpoint,
             checkpoint_every=1,
         )
-        return train(
+        return _train_validated(
             net,
             [data, pull],
             settings,
-            jax.random.PRNGKey(1),
-            trainable=trainable_filter(net),
-            validate=lambda m: float(mse(m, {"x": x, "y": y})),
+            1,
+            mse,
+            x,
+            y,
             fingerprint="f",
             resume=resume,
             callback=callback,

@@ -205,9 +205,9 @@ def predict(
     except TgdsError as err:
         raise _fail(err) from None
     if output is not None:
-        from tgds.utils import atomic_write_text
+        from tgds.utils import atomic_write_csv
 
-        atomic_write_text(output, frame.to_csv(index=False, float_format="%.17g"))
+        atomic_write_csv(output, frame)
         typer.echo(f"predictions written to {output}")
     else:
         typer.echo(frame.head(10).to_string())

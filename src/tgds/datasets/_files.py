@@ -12,7 +12,7 @@ from tgds.theory import Theory
 
 __all__ = ["bundled_path", "load_theory", "read_table"]
 
-_THEORIES = ("lake", "burgers", "lotka_volterra")
+BUNDLED_THEORIES = ("lake", "burgers", "lotka_volterra")
 
 
 def bundled_path(name: str) -> Path:
@@ -32,9 +32,9 @@ def load_theory(name: str) -> Theory:
     >>> load_theory("burgers").targets
     ('u',)
     """
-    if name not in _THEORIES:
+    if name not in BUNDLED_THEORIES:
         raise DataError(
-            f"no bundled theory {name!r}; choose one of {', '.join(map(repr, _THEORIES))}."
+            f"no bundled theory {name!r}; choose one of {', '.join(map(repr, BUNDLED_THEORIES))}."
         )
     return Theory.from_toml(bundled_path(f"{name}.toml"))
 

@@ -401,15 +401,17 @@ def convect(temp: np.ndarray) -> np.ndarray:
         return temp
     sums: list[float] = []
     counts: list[int] = []
+    densities: list[float] = []  # of each block's mean, kept with the block
     for value in temp:
         sums.append(float(value))
         counts.append(1)
-        while len(sums) > 1 and (
-            water_density(sums[-2] / counts[-2]) > water_density(sums[-1] / counts[-1])
-        ):
+        densities.append(water_density(sums[-1] / counts[-1]))
+        while len(sums) > 1 and densities[-2] > densities[-1]:
             total, count = sums.pop(), counts.pop()
+            densities.pop()
             sums[-1] += total
             counts[-1] += count
+            densities[-1] = water_density(sums[-1] / counts[-1])
     return np.repeat(np.array(sums) / np.array(counts), counts)
 
 

@@ -114,7 +114,8 @@ def make_network(
     """A :class:`PhysicalNetwork` whose scalers are fitted to ``x`` and ``y`` (2-D arrays).
 
     With ``base_inputs`` the output scaler is fitted to the residual ``y - x[:, base]``;
-    with ``clip_inputs`` the network sees its inputs clipped to the range of ``x``.
+    with ``clip_inputs`` the range of ``x`` becomes the box of the network: its inputs are
+    clipped to it, or with ``fade`` its output fades outside it.
     """
     x_shift, x_scale = _affine(x)
     if base_inputs:

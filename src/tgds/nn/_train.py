@@ -297,22 +297,19 @@ def train(
             state.epoch = e + 1
             if settings.warmup or settings.ramp:
                 record["schedule"] = scale
-            if validate is not None and scale < 1.0:
-                # warm-up: validated and recorded, but not a candidate for the best weights
-                record["val_data"] = float(validate(eqx.combine(state.params, static)))
-            elif validate is not None:
+            if validate is not None:
                 val = float(validate(eqx.combine(state.params, static)))
                 record["val_data"] = val
-                improved = val < state.best_val
-                if improved:
-                    state.best_val, state.best_epoch, state.best, state.bad_epochs = (
-                        val,
-                        e + 1,
-                        state.params,
-                        0,
-                    )
-                else:
-                    state.bad_epochs += 1
+                if scale == 1.0:  # warm-up epochs are recorded, never kept as the best
+                    if val < state.best_val:
+                        state.best_val, state.best_epoch, state.best, state.bad_epochs = (
+                            val,
+                            e + 1,
+                            state.params,
+                            0,
+                        )
+                    else:
+                        state.bad_epochs += 1
             else:
                 state.best, state.best_epoch = state.params, e + 1
             for k, v in record.items():

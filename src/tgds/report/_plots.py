@@ -317,10 +317,16 @@ def _draw_history(ax: Any, history: dict[str, list[float]], colour: dict[str, An
     ax.legend(fontsize="x-small", ncols=1)
 
 
+def _predicted_models(run: RunData) -> list[str]:
+    """The run's models that have test predictions, in the run's order."""
+    present = set(run.predictions.get("model", ()))
+    return [m for m in run.models if m in present]
+
+
 def parity(run: RunData, target: str | None, obs: str, pred: str) -> Figure | None:
     """Observed against predicted, one panel per model, every fold's test rows."""
     preds = run.predictions
-    models = [m for m in run.models if m in set(preds.get("model", ()))]
+    models = _predicted_models(run)
     if not models:
         return None
     name = _target_label(run.theory, target)
@@ -346,7 +352,7 @@ def parity(run: RunData, target: str | None, obs: str, pred: str) -> Figure | No
 def residuals(run: RunData, column: str, obs: str, pred: str, target: str | None) -> Figure | None:
     """Residual (predicted - observed) against one key column, one panel per model."""
     preds = run.predictions
-    models = [m for m in run.models if m in set(preds.get("model", ()))]
+    models = _predicted_models(run)
     if not models or column not in preds:
         return None
     x, kind = _axis_values(preds[column])
@@ -355,11 +361,11 @@ def residuals(run: RunData, column: str, obs: str, pred: str, target: str | None
     name = _target_label(run.theory, target)
     unit = unit_text(run.theory, name)
     rlabel = mpl_text(f"residual ({unit})" if unit else "residual")
+    residual = (preds[pred] - preds[obs]).to_numpy(float)
     fig, axes = _grid(len(models), row_height=2.5)
     for ax, model in zip(axes, models, strict=True):
         mask = (preds["model"] == model).to_numpy()
-        r = (preds[pred] - preds[obs]).to_numpy(float)[mask]
-        _draw_residuals(ax, x[mask], r, kind, run.colours[model])
+        _draw_residuals(ax, x[mask], residual[mask], kind, run.colours[model])
         ax.set_title(mpl_text(model), fontsize=10, color=run.colours[model])
         _label_residual_axes(ax, run.theory, column, kind, preds[column], rlabel)
     return fig
@@ -553,12 +559,13 @@ def panels(run: RunData) -> list[Panel]:
         out.append(Panel("learning", "learning_curves", fig, _LEARNING_CAPTION))
     preds = run.predictions
     pairs = target_pairs(preds.columns)
+    keys = key_columns(preds)
     for target, obs, pred in pairs:
         suffix = "" if target is None else f":{target}"
         fig = parity(run, target, obs, pred)
         if fig is not None:
             out.append(Panel("parity", f"parity{suffix}", fig, _PARITY_CAPTION))
-        for column in key_columns(preds):
+        for column in keys:
             fig = residuals(run, column, obs, pred, target)
             if fig is not None:
                 caption = _residual_caption(column, target)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tgds.datasets._files import BUNDLED_THEORIES
 from tgds.exceptions import TgdsError
 
 __all__ = ["Experiment", "ExperimentError", "ModelSpec", "load_experiment"]
@@ -172,7 +173,7 @@ def parse_experiment(raw: dict, base: Path, r: _Reader | None = None) -> Experim
         target=target,
         validation=validation,
         models=models,
-        output_dir=out_dir if out_dir.is_absolute() else (base / out_dir),
+        output_dir=base / out_dir,  # an absolute path stays itself
         mlflow=mlflow,
         description=r.typed(raw.get("description", ""), str, "text", "key 'description'"),
     )
@@ -197,7 +198,7 @@ def _data(r: _Reader, raw: dict, base: Path) -> dict:
         r.choice(name, BUNDLED_DATA, "[data] key 'source'")
     else:
         file = Path(r.typed(path, str, "a CSV or Parquet path", "[data] key 'path'"))
-        file = file if file.is_absolute() else base / file
+        file = base / file
         if not file.is_file():
             raise r.fail("[data] key 'path'", f"the data file '{file}' does not exist.")
         out["path"] = str(file)
@@ -210,7 +211,7 @@ def _data(r: _Reader, raw: dict, base: Path) -> dict:
                 "'grid' is available for source = 'bundled:lake' only; use 'data' or a path.",
             )
         if unlabeled not in ("grid", "data"):
-            file = Path(unlabeled) if Path(unlabeled).is_absolute() else base / unlabeled
+            file = base / unlabeled
             if not file.is_file():
                 raise r.fail("[data] key 'unlabeled'", f"the file '{file}' does not exist.")
             out["unlabeled"] = str(file)
@@ -225,10 +226,10 @@ def _theory(r: _Reader, raw: dict, base: Path) -> dict:
     if ("path" in table) == ("bundled" in table):
         raise r.fail("[theory]", "give exactly one of path = '<file.toml>' and bundled = '<name>'.")
     if "bundled" in table:
-        r.choice(table["bundled"], ("lake", "burgers", "lotka_volterra"), "[theory] key 'bundled'")
+        r.choice(table["bundled"], BUNDLED_THEORIES, "[theory] key 'bundled'")
         return dict(table)
     file = Path(r.typed(table["path"], str, "a theory file path", "[theory] key 'path'"))
-    file = file if file.is_absolute() else base / file
+    file = base / file
     if not file.is_file():
         raise r.fail("[theory] key 'path'", f"the theory file '{file}' does not exist.")
     return {"path": str(file)}

@@ -20,7 +20,13 @@ from tgds.exceptions import DataError
 from tgds.runs._experiment import Experiment, ModelSpec, parse_experiment
 from tgds.runs._store import RunError, RunFolder, RunIndex
 from tgds.theory import Monotonic, Shape, Theory
-from tgds.utils import toml_key, toml_value
+from tgds.utils import (
+    atomic_write_bytes,
+    atomic_write_csv,
+    atomic_write_text,
+    toml_key,
+    toml_value,
+)
 
 __all__ = ["RunResult", "execute", "resume", "load_unit_model", "key_columns", "load_data"]
 
@@ -160,9 +166,12 @@ def build_model(spec: ModelSpec, theory: Theory, target: str, unit: Path) -> Any
 
 def _fit_params(spec: ModelSpec, model: Any, unlabeled: pd.DataFrame | None) -> dict[str, Any]:
     inner = getattr(model, "estimator", model)
-    if spec.kind == "neural" and unlabeled is not None and inner.physics is not None:
-        return {"X_unlabeled": unlabeled}
-    return {}
+    if spec.kind != "neural":
+        return {}
+    params: dict[str, Any] = {"resume": True}  # continue from the unit's own checkpoint
+    if unlabeled is not None and inner.physics is not None:
+        params["X_unlabeled"] = unlabeled
+    return params
 
 
 def save_unit_model(model: Any, unit: Path, spec: ModelSpec) -> None:
@@ -179,9 +188,7 @@ def save_unit_model(model: Any, unit: Path, spec: ModelSpec) -> None:
         import skops.io  # noqa: PLC0415
 
         file = "model.skops"
-        tmp = unit / ".model.skops.tmp"
-        skops.io.dump(inner, tmp)
-        tmp.replace(unit / file)
+        atomic_write_bytes(unit / file, skops.io.dumps(inner))
     RunFolder(unit).write_json(
         "model.json", {"kind": spec.kind, "repair": spec.repair, "file": file, "name": spec.name}
     )
@@ -277,12 +284,7 @@ def resume(run: str | Path, *, root: Path | None = None, quiet: bool = False) ->
     """Continue an interrupted run from its own resolved ``experiment.toml``."""
     import tomllib  # noqa: PLC0415
 
-    path = Path(run)
-    folder = (
-        RunFolder(path.resolve())
-        if (path / "status.json").exists()
-        else RunIndex(root or Path("runs")).open(run)
-    )
+    folder = RunIndex(root or Path("runs")).open(run)
     if folder.status()["state"] == "complete":
         raise RunError(f"run {folder.id} is already complete.")
     raw = tomllib.loads((folder.path / "experiment.toml").read_text(encoding="utf-8"))
@@ -294,8 +296,6 @@ def resume(run: str | Path, *, root: Path | None = None, quiet: bool = False) ->
 def _write_start(
     folder: RunFolder, exp: Experiment, theory: Theory, data: pd.DataFrame, folds: list, target: str
 ) -> None:
-    from tgds.utils import atomic_write_text  # noqa: PLC0415
-
     atomic_write_text(folder.path / "experiment.toml", _emit_experiment(exp))
     theory.to_toml(folder.path / "theory.toml")
     report = theory.check_data(data)
@@ -339,6 +339,7 @@ def _run_units(folder, exp, theory, data, unlabeled, folds, target, quiet) -> li
 
     units = [(spec, k) for spec in exp.models for k in range(len(folds))]
     keys = key_columns(theory, data)
+    y = data[target].to_numpy()
     rows = []
     with _progress(quiet, len(units)) as advance:
         for spec, k in units:
@@ -350,21 +351,16 @@ def _run_units(folder, exp, theory, data, unlabeled, folds, target, quiet) -> li
             train, test = folds[k]
             model = build_model(spec, theory, target, unit)
             start = time.perf_counter()
-            fit_params = _fit_params(spec, model, unlabeled)
-            if spec.kind == "neural":
-                fit_params["resume"] = True
-            model.fit(data.iloc[train], data[target].to_numpy()[train], **fit_params)
+            model.fit(data.iloc[train], y[train], **_fit_params(spec, model, unlabeled))
             fit_s = time.perf_counter() - start
             X_test = data.iloc[test].reset_index(drop=True)
-            metrics, audit_report, pred = score_fold(
-                model, X_test, data[target].to_numpy()[test], theory
-            )
+            metrics, audit_report, pred = score_fold(model, X_test, y[test], theory)
             save_unit_model(model, unit, spec)
             predictions = X_test[keys].copy()
             predictions.insert(0, "row", test)
-            predictions["observed"] = data[target].to_numpy()[test]
+            predictions["observed"] = y[test]
             predictions["predicted"] = pred
-            _write_csv(unit / "predictions.csv", predictions)
+            atomic_write_csv(unit / "predictions.csv", predictions)
             history = getattr(getattr(model, "estimator_", model), "history_", None)
             if history is not None:
                 RunFolder(unit).write_json("history.json", history)
@@ -384,19 +380,13 @@ def _run_units(folder, exp, theory, data, unlabeled, folds, target, quiet) -> li
     return rows
 
 
-def _write_csv(path: Path, frame: pd.DataFrame) -> None:
-    from tgds.utils import atomic_write_text  # noqa: PLC0415
-
-    atomic_write_text(path, frame.to_csv(index=False, float_format="%.17g"))
-
-
 def _finish(folder: RunFolder, rows: list[dict]) -> pd.DataFrame:
     from tgds.selection import summarise  # noqa: PLC0415
 
     folds = pd.DataFrame([{k: v for k, v in r.items() if k != "audit"} for r in rows])
     summary = summarise(folds)
-    _write_csv(folder.path / "folds.csv", folds)
-    _write_csv(folder.path / "summary.csv", summary.reset_index())
+    atomic_write_csv(folder.path / "folds.csv", folds)
+    atomic_write_csv(folder.path / "summary.csv", summary.reset_index())
     from tgds.report import render_report  # noqa: PLC0415
 
     folder.set_status("complete")

@@ -210,13 +210,11 @@ class RunIndex:
                 "SELECT id, name, created, state, best_model, dir FROM runs ORDER BY created DESC, id DESC",
                 db,
             )
-        frame["state"] = [
-            self._state(Path(d), s) for d, s in zip(frame["dir"], frame["state"], strict=True)
-        ]
+        frame["state"] = [self._state(Path(d)) for d in frame["dir"]]
         return frame
 
     @staticmethod
-    def _state(path: Path, recorded: str) -> str:
+    def _state(path: Path) -> str:
         if not (path / "status.json").exists():
             return "missing"
         try:

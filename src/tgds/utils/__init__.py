@@ -2,7 +2,7 @@
 
 from tgds.utils._container import read_container, read_container_meta, write_container
 from tgds.utils._frame import FrameView, as_frame
-from tgds.utils._io import atomic_write_bytes, atomic_write_text
+from tgds.utils._io import atomic_write_bytes, atomic_write_csv, atomic_write_text
 from tgds.utils._pairs import group_codes, monotone_pairs, roundoff
 from tgds.utils._toml import toml_key, toml_value
 
@@ -10,6 +10,7 @@ __all__ = [
     "FrameView",
     "as_frame",
     "atomic_write_bytes",
+    "atomic_write_csv",
     "atomic_write_text",
     "group_codes",
     "monotone_pairs",
