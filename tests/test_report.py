@@ -6,8 +6,10 @@ import base64
 import importlib.util
 import io
 import json
+import os
 import re
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 
@@ -238,6 +240,21 @@ def test_incomplete_run_still_renders(tmp_path):
     assert "summary.csv is missing" in page
     assert "2024-05-01 12:00:00" in page
     assert not IMG.findall(page)
+
+
+def test_a_run_whose_process_died_reads_incomplete(tmp_path):
+    # as in `tgds runs show`: a run left "running" by a killed process is not running
+    dead = subprocess.Popen(["true"])  # noqa: S603, S607
+    dead.wait()  # reaped: its pid names no process
+    run = tmp_path / "20240501-120000-killed-0000"
+    run.mkdir()
+    status = {"state": "running", "pid": dead.pid, "host": socket.gethostname()}
+    (run / "status.json").write_text(json.dumps(status))
+    assert load_run(run).status["state"] == "incomplete"
+    assert "state-incomplete" in render_report(run).read_text(encoding="utf-8")
+    status["pid"] = os.getpid()  # alive: still running
+    (run / "status.json").write_text(json.dumps(status))
+    assert load_run(run).status["state"] == "running"
 
 
 def test_missing_run_folder_is_an_error(tmp_path):

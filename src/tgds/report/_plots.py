@@ -26,6 +26,7 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 
 from tgds.exceptions import TgdsError
+from tgds.runs._store import RunError, RunFolder
 from tgds.theory import Monotonic, Theory, ureg
 
 __all__ = ["Panel", "RunData", "Unit", "figures", "load_run", "panels"]
@@ -77,6 +78,17 @@ class RunData:
 
 def _read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def _read_status(path: Path) -> dict[str, Any]:
+    """The run's status as ``tgds runs show`` gives it: a run whose process died while
+    running reads ``incomplete``, not ``running``. Empty when absent or unreadable."""
+    if not (path / "status.json").is_file():
+        return {}
+    try:
+        return RunFolder(path).status()
+    except RunError:
+        return {}
 
 
 def _read_theory(path: Path) -> Theory | None:
@@ -159,7 +171,7 @@ def load_run(run_dir: str | Path) -> RunData:
         path=path,
         run_id=path.name,
         experiment=_read_experiment(path / "experiment.toml"),
-        status=_read_json(path / "status.json") or {},
+        status=_read_status(path),
         theory=_read_theory(path / "theory.toml"),
         data_card=_read_json(path / "data_card.json"),
         summary=summary,
