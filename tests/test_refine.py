@@ -248,6 +248,26 @@ def test_monotonic_without_groups_square_falls_exactly_for_negative_x():
     assert up.max_violation == pytest.approx(2.0, rel=1e-3)
 
 
+def test_audit_with_given_predictions_does_not_predict_x_again():
+    X = _frame(GRID)
+    theory = _one_input(Monotonic("y", wrt="x", name="m"), Bounds("y", upper=0.5, name="cap"))
+    seen = []
+
+    def square(Z):
+        seen.append(len(Z))
+        return _x(Z) ** 2
+
+    plain = audit(square, theory, X)
+    calls = len(seen)
+    given = audit(square, theory, X, predictions=_x(X) ** 2)
+    assert len(seen) - calls == calls - 1  # only the unperturbed frame is skipped
+    assert [(r.n_checks, r.n_violations, r.max_violation) for r in given.results] == [
+        (r.n_checks, r.n_violations, r.max_violation) for r in plain.results
+    ]
+    with pytest.raises(DataError, match=r"shape \(3,\); expected \(101,\)"):
+        audit(square, theory, X, predictions=[1.0, 2.0, 3.0])
+
+
 def test_shape_of_a_cubic_is_convex_only_for_positive_x():
     X = _frame(GRID)
     convex = audit(lambda X: _x(X) ** 3, _one_input(Shape("y", wrt="x", name="s")), X)["s"]

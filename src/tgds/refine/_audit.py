@@ -56,8 +56,9 @@ class _Evaluator:
     X: pd.DataFrame
     targets: tuple[str, ...]
 
-    def predictions(self, X: pd.DataFrame) -> dict[str, np.ndarray]:
-        raw = np.asarray(self.predict(X), dtype=float)
+    def predictions(self, X: pd.DataFrame, given: Any = None) -> dict[str, np.ndarray]:
+        """The targets predicted on ``X``: ``given`` (already computed) or the model's."""
+        raw = np.asarray(self.predict(X) if given is None else given, dtype=float)
         shape = raw.shape
         raw = raw[:, None] if raw.ndim == 1 else raw
         if raw.shape != (len(X), len(self.targets)):
@@ -294,6 +295,7 @@ def audit(
     constraints: Sequence[str] | None = None,
     step: float = 1e-3,
     rtol: float = 1e-3,
+    predictions: Any = None,
 ) -> ConsistencyReport:
     """Check a model's predictions on ``X`` against every constraint of ``theory``.
 
@@ -314,6 +316,10 @@ def audit(
         Finite-difference step, as a fraction of each input's standard deviation.
     rtol : float
         Relative tolerance of equality checks (equations, invariances, interactions).
+    predictions : array-like, optional
+        The model's predictions on ``X`` when they are already computed, shape ``(n,)``
+        or ``(n, n_targets)``: the audit then does not predict ``X`` again. Checks that
+        perturb the inputs (derivative signs, equations, invariances) still call the model.
 
     Returns
     -------
@@ -349,7 +355,7 @@ def audit(
             )
     selected = _select(theory, constraints)
     ev = _Evaluator(predict, theory, frame, targets)
-    preds = ev.predictions(frame)
+    preds = ev.predictions(frame, predictions)
     steps = _steps(frame, step)
     results = [_audit_one(ev, c, frame, preds, steps, rtol, step) for c in selected]
     accuracy = None

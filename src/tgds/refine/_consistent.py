@@ -179,7 +179,13 @@ class ConsistentRegressor(RegressorMixin, BaseEstimator):
 
     def _reject(self, frame: pd.DataFrame, out: np.ndarray) -> np.ndarray:
         # audit the repaired model itself, so that checks that perturb the inputs see its response
-        report = audit(lambda Z: self._repaired(Z)[0], self.theory, frame, targets=self.targets_)
+        report = audit(
+            lambda Z: self._repaired(Z)[0],
+            self.theory,
+            frame,
+            targets=self.targets_,
+            predictions=out,
+        )
         records = [
             {"row": row, "constraint": r.label, "size": size}
             for r in report.results

@@ -41,4 +41,4 @@ def predict_with_run(
     predicted = np.asarray(fitted.predict(frame), dtype=float)
     out = frame[key_columns(theory, frame)].copy()
     out["predicted"] = predicted
-    return out, audit(fitted, theory, frame)
+    return out, audit(fitted, theory, frame, predictions=predicted)
