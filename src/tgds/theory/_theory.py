@@ -11,7 +11,7 @@ from typing import Any
 import sympy
 
 from tgds.exceptions import TheoryError, UnitError
-from tgds.theory._build import Binding, Built, symbol
+from tgds.theory._build import _DIMENSIONLESS, _KIND_WORDS, Binding, Built, symbol
 from tgds.theory._constraints import (
     AbstractConstraint,
     Bounds,
@@ -23,18 +23,11 @@ from tgds.theory._constraints import (
 from tgds.theory._expression import SymbolicExpression
 from tgds.theory._physics import PhysicsModel
 from tgds.theory._relation import Relation
-from tgds.theory._units import UnitInfo, conversion_factor, dimension_text, parse_unit, ureg
+from tgds.theory._units import UnitInfo, conversion_factor, dimension_text, parse_unit
 from tgds.theory._variables import Parameter, Variable
 
 __all__ = ["Theory"]
 
-_DIMENSIONLESS = UnitInfo(ureg.dimensionless)
-_KIND_WORDS = {
-    "input": "an input",
-    "field": "a target variable",
-    "other": "a group variable",
-    "relation": "a relation",
-}
 _KIND_OF_ROLE = {"input": "input", "time": "input", "target": "field", "group": "other"}
 
 
