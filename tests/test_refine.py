@@ -763,6 +763,19 @@ def lake_theory():
     return Theory.from_toml(LAKE_TOML)
 
 
+def test_isotonic_weights_of_a_relation_use_its_exact_derivative():
+    from tgds.refine._repairs import _RelationInverse  # noqa: PLC0415
+
+    theory = Theory(
+        [Variable("y", role="target")],
+        parameters=[Parameter("k", value=2.0)],
+        relations=[Relation("cube", "k*y**3")],
+    )
+    y = np.array([-3.0, -0.5, 0.25, 2.0])
+    inverse = _RelationInverse.of(theory, "cube", ("y",), {"y": y})
+    np.testing.assert_allclose(inverse.weights(y), 1 / (6 * y**2) ** 2, rtol=1e-14)
+
+
 def test_density_projection_keeps_out_of_bounds_values_on_their_own_branch(lake_theory):
     # a winter profile predicted slightly below 0 degC (outside the bounds [0, 40]): density
     # of -0.8 degC equals that of about 8.7 degC; the repair must not jump to that branch

@@ -167,6 +167,7 @@ class _RelationInverse:
 
     target: str
     fn: Any
+    slope: Any
     lo: float
     hi: float
 
@@ -182,8 +183,14 @@ class _RelationInverse:
                 f"(and parameters); it uses {sorted(free)}."
             )
         target = next(iter(free))
-        compiled = SymbolicExpression(
-            expr.sympy.subs(theory.parameter_values()), relation
+        params = theory.parameter_values()
+        of_target = expr.sympy.subs(
+            {s: params[s.name] for s in expr.sympy.free_symbols if s.name in params}
+        )
+        compiled = SymbolicExpression(of_target, relation).to_numpy()
+        (variable,) = (s for s in of_target.free_symbols if s.name == target)
+        derivative = SymbolicExpression(
+            sympy.diff(of_target, variable), f"d{relation}/d{target}"
         ).to_numpy()
         lo, hi = theory.variable(target).bounds or (-math.inf, math.inf)
         values = preds[target]
@@ -192,7 +199,11 @@ class _RelationInverse:
         # on its own branch, not on a far branch inside them
         lo = min(lo, float(np.min(values))) if math.isfinite(lo) else float(np.min(values)) - span
         hi = max(hi, float(np.max(values))) if math.isfinite(hi) else float(np.max(values)) + span
-        return cls(target, lambda v: np.asarray(compiled({target: v}), dtype=float), lo, hi)
+
+        def as_array(fn: Any) -> Any:
+            return lambda v: np.broadcast_to(np.asarray(fn({target: v}), dtype=float), np.shape(v))
+
+        return cls(target, as_array(compiled), as_array(derivative), lo, hi)
 
     def forward(self, values: np.ndarray) -> np.ndarray:
         return self.fn(np.asarray(values, dtype=float))
@@ -205,9 +216,7 @@ class _RelationInverse:
         flat (density near 4 degC) a small change of it is a large change of the target,
         so those points are moved least.
         """
-        values = np.asarray(values, dtype=float)
-        h = 1e-6 * max(float(np.ptp(values)), 1.0)
-        slope = (self.fn(values + h) - self.fn(values - h)) / (2 * h)
+        slope = self.slope(np.asarray(values, dtype=float))
         floor = 1e-12 * max(float(np.max(slope**2)), np.finfo(float).tiny)
         return 1.0 / np.maximum(slope**2, floor)
 
