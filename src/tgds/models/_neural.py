@@ -349,9 +349,10 @@ class _TheoryGuidedNetwork(BaseEstimator):
             expr = self.theory.expression_of(r.name)
             if {s.name for s in expr.sympy.free_symbols} <= set(values):
                 with np.errstate(all="ignore"):
-                    scales[r.name] = float(
-                        np.nanstd(np.asarray(expr.evaluate(values), dtype=float))
-                    )
+                    v = np.asarray(expr.evaluate(values), dtype=float)
+                    v = v[~np.isnan(v)]
+                    if v.size:  # all NaN (e.g. log of negative targets): the term's NaN says so
+                        scales[r.name] = float(np.std(v))
         return scales
 
     # -- fitting ------------------------------------------------------------------------------
