@@ -58,7 +58,8 @@ themselves: NN with ``out_of_range="clip"``, HPD and PGNN with ``out_of_range="f
 (the correction fades to zero within one training standard deviation outside the
 training range of depth and ``Modeled_temp``, so the prediction returns to the physics
 model where the data say nothing; within that band the network sees its inputs unclipped,
-so the density term can act on the deepest layers, below the deepest training depth). Network: tanh MLP (16, 16) with a linear skip
+so the density term can act on the deepest layers, below the deepest training depth).
+Network: tanh MLP (16, 16) with a linear skip
 connection; AdamW (learning rate 1e-3, weight decay 0.1) with an L2 penalty ``alpha=3``
 (divided by the number of training rows, as in scikit-learn), batch 32, 400 epochs,
 gradient clipping at norm 1. The weights of the epoch with the lowest validation error
@@ -66,7 +67,8 @@ are kept; all 400 epochs run (with a patience, the noisy validation curve of a f
 stopped some runs within their first 60 epochs). PGNN: weight 3000 on the density term,
 whose violations are measured as distances in standardised temperature (the density drop
 over its sensitivity to temperature, so pairs near 4 degC, where density is flat, still
-count; the sensitivity is floored at a tenth of density's scale, see ``tgds.nn._terms``), with a margin of 1e-3 (the physics model leaves 17 % of the consecutive-depth
+count; the sensitivity is floored at a tenth of density's scale, see ``tgds.nn._terms``),
+with a margin of 1e-3 (the physics model leaves 17 % of the consecutive-depth
 pairs exactly tied, and without a margin any correction flips about half of them);
 1024 pairs per step; the term is off for the first 200 epochs and rises linearly to full
 weight over the next 100 (``physics_warmup``, ``physics_ramp``), and PGNN's best weights

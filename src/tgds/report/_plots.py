@@ -83,8 +83,6 @@ def _read_json(path: Path) -> Any:
 def _read_status(path: Path) -> dict[str, Any]:
     """The run's status as ``tgds runs show`` gives it: a run whose process died while
     running reads ``incomplete``, not ``running``. Empty when absent or unreadable."""
-    if not (path / "status.json").is_file():
-        return {}
     try:
         return RunFolder(path).status()
     except RunError:

@@ -165,9 +165,9 @@ def build_model(spec: ModelSpec, theory: Theory, target: str, unit: Path) -> Any
 
 
 def _fit_params(spec: ModelSpec, model: Any, unlabeled: pd.DataFrame | None) -> dict[str, Any]:
-    inner = getattr(model, "estimator", model)
     if spec.kind != "neural":
         return {}
+    inner = getattr(model, "estimator", model)
     params: dict[str, Any] = {"resume": True}  # continue from the unit's own checkpoint
     if unlabeled is not None and inner.physics is not None:
         params["X_unlabeled"] = unlabeled
