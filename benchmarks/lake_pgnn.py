@@ -29,15 +29,20 @@ most 0.5 % and below NN's, and PGNN's fit time at N=5000 at most 60 s (on 2 CPU 
 Honesty: no test label is used for training, for choosing the weights (the last 20 % of
 the training rows, in time order, are the validation set) or for any setting. The
 settings below were chosen on a development protocol inside the first 5000 rows (train
-on the first n rows, score on rows n..5000), never on rows after 5000; for N < 5000
-those development rows lie in the test period, so only N=5000 is strictly untouched.
+on the first n rows, score on rows n..5000, ``--dev``), never on rows after 5000; for
+N < 5000 those development rows lie in the test period, so only N=5000 is strictly
+untouched. ``docs/lake_pgnn.md`` records every variant tried and its figures.
 Three seeds are a weak basis for such choices: with ten seeds (0-9) the development RMSE
-at n=1000 is NN 2.105, HPD 2.113, PGNN 2.122 (three seeds had shown PGNN 0.04 ahead), and
+at n=1000 is NN 2.105, HPD 2.113, PGNN 2.115 (three seeds had shown PGNN 0.04 ahead), and
 the test RMSE at N=1000 is NN 2.086 +- 0.083, HPD 2.116 +- 0.081, PGNN 2.130 +- 0.064.
 At N=1000 the correction to the physics model (HPD, and PGNN with it) extrapolates to
-the later decades no better than the plain network; the density term changes PGNN's
-RMSE by about 0.01 for any weight (300-3000), margin or warm-up tried, so the target
-"PGNN below NN" is not met at N=1000 (it is at N=100, 500 and 5000). With ten seeds
+the later decades no better than the plain network: NN is best in the stratified late
+summer, where the physics model is 2 degC too cold. The density term costs PGNN accuracy
+in the months around the density maximum (April, November, December: it steepens weakly
+stratified profiles and draws cold ones towards 4 degC) and gains it in summer. No
+weight, margin, warm-up, pair distance or guard tried puts PGNN below NN at n=1000 on the
+development rows, so the target "PGNN below NN" is not met at N=1000 (it is at N=100,
+500 and 5000). With ten seeds
 the N=100 inversion check also turns: PGNN 0.273 % against NN 0.222 % (three seeds: 0.279
 against 0.281). Most of PGNN's inversions at N=100 (26 of 39 for seed 0) are pairs where
 the correction has faded to zero, so the prediction is the physics model's own (GLM
@@ -80,6 +85,7 @@ Run (about 3 minutes on 2 CPU cores)::
 
     python benchmarks/lake_pgnn.py
     python benchmarks/lake_pgnn.py --sizes 1000 --seeds 0 --json /tmp/lake.json
+    python benchmarks/lake_pgnn.py --dev --sizes 1000 500 --seeds 0 1 2 3 4 5 6 7 8 9
 
 Published reference: Daw, Karpatne et al., arXiv:1710.11431 (code and data:
 https://github.com/arkadaw9/PGNN) report for Lake Mendota that PGNN has a lower test RMSE
@@ -118,6 +124,8 @@ UNITS = {"rmse": "degC", "inversion_rate": "fraction", "wall_s": "s"}
 MAX_INVERSION_RATE = 0.005
 MAX_FIT_S = 60.0
 FIT_TIME_N = 5000
+# rows of the development protocol (see the module docstring and docs/lake_pgnn.md)
+DEV_ROWS = 5000
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -160,6 +168,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--no-clip-drivers",
         action="store_true",
         help="do not clip the drivers to their training range",
+    )
+    p.add_argument(
+        "--dev",
+        action="store_true",
+        help=f"the development protocol: use only the first {DEV_ROWS} rows, so each model is "
+        f"scored on rows N..{DEV_ROWS} (the rows the settings were chosen on), not on the test rows",
     )
     p.add_argument("--json", type=Path, default=None, help="write flat records to this file")
     return p.parse_args(argv)
@@ -304,9 +318,10 @@ def _stats(records: list[dict], n: int, model: str, metric: str) -> tuple[float,
     return float(np.mean(values)), float(np.std(values))
 
 
-def report(records: list[dict], sizes: list[int], n_seeds: int) -> bool:
+def report(records: list[dict], sizes: list[int], n_seeds: int, check_targets: bool = True) -> bool:
     print()
-    print(f"Test metrics, mean +- std over {n_seeds} seed(s)")
+    rows = "Test" if check_targets else "Development"
+    print(f"{rows} metrics, mean +- std over {n_seeds} seed(s)")
     header = f"{'N':>6} {'model':<8} {'RMSE (degC)':>16} {'inversions (%)':>16} {'fit (s)':>14}"
     print(header)
     print("-" * len(header))
@@ -319,6 +334,8 @@ def report(records: list[dict], sizes: list[int], n_seeds: int) -> bool:
             print(
                 f"{n:>6} {model:<8} {r:8.3f} +- {rs:5.3f} {100 * i:7.2f} +- {100 * is_:5.2f} {fit:>14}"
             )
+    if not check_targets:
+        return True
     print()
     print("Targets (means over seeds)")
     ok = True
@@ -358,16 +375,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lake_pgnn: data file {args.data} not found; skipping the benchmark.")
         return 0
     data = load(args.data)
+    if args.dev:
+        if max(args.sizes) >= DEV_ROWS:
+            raise SystemExit(f"--dev: every N must be below {DEV_ROWS}; got {max(args.sizes)}.")
+        data = data.iloc[:DEV_ROWS]
+        print(f"development protocol: the first {DEV_ROWS} rows only; the targets do not apply")
     print(
         f"Lake Mendota: {len(data)} rows, {data['DateTime'].nunique()} dates; "
         f"sizes {args.sizes}, seeds {args.seeds}"
     )
     start = time.perf_counter()
     records = run(args, data)
-    all_pass = report(records, args.sizes, len(args.seeds))
-    print(
-        f"\nall targets {'PASS' if all_pass else 'not all met'}; total {time.perf_counter() - start:.0f} s"
-    )
+    if args.dev:
+        for r in records:
+            r["case"] = f"dev {r['case']}"
+    all_pass = report(records, args.sizes, len(args.seeds), check_targets=not args.dev)
+    verdict = "" if args.dev else f"all targets {'PASS' if all_pass else 'not all met'}; "
+    print(f"\n{verdict}total {time.perf_counter() - start:.0f} s")
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(records, indent=1))
