@@ -25,6 +25,13 @@ the sign of its depth trend exactly at the density maximum); on the development 
 tenth lowered its RMSE by 0.03-0.05 °C at the same inversion rate. For a target itself
 the distance is the difference over the target's scale.
 
+The gradient of the distance moves each point of a violating pair in proportion to the
+relation's slope at that point. Beside an extremum the point farther from it has the
+steeper slope, so the pair drifts towards the extremum: cold lake profiles warm towards
+4 °C. A distance whose gradient is the same for both points (the slope at the pair's
+midpoint) removes the drift, but on the lake's development rows it was no better on
+average (``docs/lake_pgnn.md``), so it is not used.
+
 ``Interactions`` constraints do not apply to networks (they drive tree ensembles and
 group lasso) and are reported as skipped.
 """
