@@ -10,11 +10,12 @@ import textwrap
 import time
 
 import numpy as np
+import optax
 import pandas as pd
 import pytest
 
 import tgds
-from tgds.exceptions import DataError, TheoryError
+from tgds.exceptions import DataError, TgdsError, TheoryError
 from tgds.models import TheoryGuidedClassifier, TheoryGuidedRegressor
 from tgds.nn import TrainingError
 from tgds.plot import learning_curves
@@ -266,6 +267,28 @@ def test_kill_then_resume_gives_the_same_final_weights(tmp_path):
         [sys.executable, str(script), "-", str(epochs), str(tmp_path / "full.npy")], check=True
     )
     np.testing.assert_array_equal(np.load(tmp_path / "resumed.npy"), np.load(tmp_path / "full.npy"))
+
+
+def test_resume_accepts_an_equal_custom_optimizer_and_refuses_a_changed_setup(tmp_path, ramp):
+    theory, df = ramp
+    ckpt = tmp_path / "ckpt.tgds"
+
+    def model(optimizer, theory=theory):
+        # a new optimizer object each time, as after a restart (its repr holds addresses)
+        return _fast(theory=theory, epochs=10, optimizer=optimizer, checkpoint_path=ckpt)
+
+    schedule = lambda: optax.adam(optax.cosine_decay_schedule(1e-2, 50))  # noqa: E731
+    first = model(schedule()).fit(df)
+    again = model(schedule()).fit(df, resume=True)
+    np.testing.assert_array_equal(again.predict(df), first.predict(df))
+    with pytest.raises(TgdsError, match="different configuration"):
+        model(optax.sgd(1e-2)).fit(df, resume=True)  # another optimizer state
+    flipped = Theory(
+        variables=theory.variables,
+        constraints=[Monotonic("y", wrt="x1", direction="decreasing", name="rising"), Bounds("y")],
+    )
+    with pytest.raises(TgdsError, match="different configuration"):
+        model(schedule(), theory=flipped).fit(df, resume=True)  # another loss
 
 
 def test_classifier_learns_and_respects_a_monotonic_probability():

@@ -44,6 +44,7 @@ from tgds.nn import (
     AbstractWeighting,
     FixedWeights,
     LossTerm,
+    PhysicalNetwork,
     TermContext,
     TrainingError,
     TrainSettings,
@@ -423,7 +424,7 @@ class _TheoryGuidedNetwork(BaseEstimator):
             warmup=self.physics_warmup if scheduled else 0,
             ramp=self.physics_ramp if scheduled else 0,
         )
-        fingerprint = self._fingerprint(Xf, Y, terms)
+        fingerprint = self._fingerprint(Xf, Y, terms, network)
         try:
             result = train(
                 network,
@@ -536,12 +537,27 @@ class _TheoryGuidedNetwork(BaseEstimator):
         self.skipped_physics_ = tuple(skipped)
         return terms
 
-    def _fingerprint(self, Xf: np.ndarray, Y: np.ndarray, terms: list[LossTerm]) -> str:
+    def _fingerprint(
+        self, Xf: np.ndarray, Y: np.ndarray, terms: list[LossTerm], network: PhysicalNetwork
+    ) -> str:
+        """What a checkpoint must have been written with to be resumed: the parameters, the
+        data and the points of every term. Each parameter enters by a text that is the same in
+        a new process: the theory as TOML, and a custom optimizer by the layout of its state
+        (its functions cannot be compared; resuming with another learning rate is the user's
+        choice)."""
         params = {
             k: v
             for k, v in self.get_params().items()
             if k not in ("verbose", "checkpoint_path", "checkpoint_every")
         }
+        if self.theory is not None:
+            params["theory"] = self.theory.to_toml()
+        if self.optimizer is not None:
+            state = self.optimizer.init(eqx.filter(network, trainable_filter(network)))
+            params["optimizer"] = [
+                (jtu.keystr(path), np.shape(leaf), str(jnp.asarray(leaf).dtype))
+                for path, leaf in jtu.tree_flatten_with_path(state)[0]
+            ]
         h = hashlib.sha256(repr(sorted((k, repr(v)) for k, v in params.items())).encode())
         for arr in (Xf, Y, *[a for t in terms for a in t.points.values()]):
             h.update(np.ascontiguousarray(arr).tobytes())
@@ -734,7 +750,9 @@ class TheoryGuidedRegressor(RegressorMixin, _TheoryGuidedNetwork):
         Show a progress bar.
     checkpoint_path, checkpoint_every
         Write an atomic checkpoint every ``checkpoint_every`` epochs; ``fit(..., resume=True)``
-        continues from it.
+        continues from it. A checkpoint written with other parameters, data, points or theory
+        is refused; a custom ``optimizer`` is compared only by the layout of its state (an
+        equal one built again after a restart is accepted; so is another learning rate).
 
     Attributes
     ----------
