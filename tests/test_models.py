@@ -354,6 +354,22 @@ def test_learning_curves_draw_every_term(ramp):
     assert [p.get_label() for p in ax.patches] == ["physics warm-up"]
 
 
+def test_subpackages_are_reachable_after_a_plain_import_tgds():
+    # a fresh interpreter: in this one the tests have imported the subpackages already
+    code = (
+        "import sys, tgds\n"
+        "assert 'matplotlib' not in sys.modules\n"
+        "print(tgds.plot.learning_curves.__name__, tgds.datasets.make_lake.__name__,\n"
+        "      tgds.runs.execute.__name__, tgds.report.render_report.__name__)\n"
+        "try:\n    tgds.nothing\nexcept AttributeError as err:\n    print(err)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split("\n")[:2] == [
+        "learning_curves make_lake execute render_report",
+        "module 'tgds' has no attribute 'nothing'",
+    ]
+
+
 def test_physics_warmup_keeps_best_weights_from_full_weight_epochs(ramp):
     theory, df = ramp
     model = _fast(theory=theory, physics_warmup=10, physics_ramp=5, validation_fraction=0.2).fit(df)

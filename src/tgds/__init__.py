@@ -29,6 +29,24 @@ from tgds.models import TheoryGuidedClassifier, TheoryGuidedRegressor  # noqa: E
 from tgds.refine import audit  # noqa: E402
 from tgds.selection import compare  # noqa: E402
 
+# subpackages with heavy dependencies (matplotlib, the HTML report, the run store), imported on
+# first use so that ``import tgds`` stays light: ``tgds.plot.learning_curves(model)`` works
+# after a plain ``import tgds``
+_LAZY = ("datasets", "plot", "report", "runs")
+
+
+def __getattr__(name: str):  # PEP 562
+    if name in _LAZY:
+        import importlib  # noqa: PLC0415
+
+        return importlib.import_module(f"tgds.{name}")
+    raise AttributeError(f"module 'tgds' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
+
 __all__ = [
     "Bounds",
     "DataError",
