@@ -13,13 +13,15 @@ import numpy as np
 import optax
 import pandas as pd
 import pytest
+from sklearn.linear_model import LinearRegression
 
 import tgds
 from tgds.exceptions import DataError, TgdsError, TheoryError
-from tgds.models import TheoryGuidedClassifier, TheoryGuidedRegressor
+from tgds.models import PhysicsModelRegressor, TheoryGuidedClassifier, TheoryGuidedRegressor
 from tgds.nn import TrainingError
 from tgds.plot import learning_curves
-from tgds.theory import Bounds, Monotonic, Relation, Theory, Variable
+from tgds.refine import ConsistentRegressor, IsotonicProjection, ProjectToBounds
+from tgds.theory import Bounds, Monotonic, PhysicsModel, Relation, Theory, Variable
 
 
 @pytest.fixture(scope="module")
@@ -226,6 +228,49 @@ def test_load_rejects_bad_files(tmp_path, ramp):
         tgds.load(tmp_path / "nothing.tgds")
     with pytest.raises(DataError, match="fitted tgds estimator"):
         tgds.save(object(), tmp_path / "x.tgds")
+
+
+def test_save_load_physics_model_and_consistent_regressor(tmp_path, ramp):
+    theory, df = ramp
+    theory = Theory(
+        variables=[*theory.variables, Variable("sim", "K")],
+        constraints=theory.constraints,
+        physics_model=PhysicsModel(outputs={"y": "0.9 * sim"}),
+    )
+    df = df.assign(sim=df["x1"] + 0.4 * df["x2"])
+    net = _fast(theory=theory, inputs=["x1", "x2"], epochs=5).fit(df)
+    models = {
+        "physics": PhysicsModelRegressor(theory=theory).fit(df),
+        "prefit": ConsistentRegressor(
+            net, theory, repairs=[ProjectToBounds(target="y"), IsotonicProjection()], prefit=True
+        ).fit(),
+        "fitted": ConsistentRegressor(_fast(theory=theory, epochs=5), theory, reject=True).fit(df),
+        "physics+repair": ConsistentRegressor(PhysicsModelRegressor(theory=theory), theory).fit(df),
+    }
+    for name, model in models.items():
+        loaded = tgds.load(tgds.save(model, tmp_path / f"{name}.tgds"))
+        assert type(loaded) is type(model), name
+        np.testing.assert_array_equal(loaded.predict(df), model.predict(df), err_msg=name)
+        params = [m.get_params(deep=False) for m in (loaded, model)]
+        for p in params:
+            p.pop("estimator", None)  # an equal estimator, not the same object
+        assert params[0] == params[1], name
+    assert tgds.load(tmp_path / "prefit.tgds").repairs == [
+        ProjectToBounds("y"),
+        IsotonicProjection(),
+    ]
+    assert tgds.load(tmp_path / "fitted.tgds").prefit is False
+
+    foreign = ConsistentRegressor(LinearRegression(), theory).fit(df[["x1", "x2"]], df["y"])
+    with pytest.raises(DataError, match="skops"):
+        tgds.save(foreign, tmp_path / "foreign.tgds")
+    data = (tmp_path / "prefit.tgds").read_bytes()
+    name = b'"kind": "IsotonicProjection"'
+    (tmp_path / "forged.tgds").write_bytes(
+        data.replace(name, b'"kind": "Subprocess"'.ljust(len(name)))
+    )
+    with pytest.raises(DataError, match="unknown repair 'Subprocess'"):
+        tgds.load(tmp_path / "forged.tgds")
 
 
 _RESUME_SCRIPT = textwrap.dedent(

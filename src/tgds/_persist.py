@@ -5,21 +5,45 @@ the estimator's class, parameters (the theory as TOML text) and fitted attribute
 followed by the network's arrays. Loading accepts only the estimator classes listed
 here, rebuilds the network's structure from the metadata and reads the arrays into
 it; nothing is unpickled and no code named in the file is imported.
+
+Which estimators: :class:`~tgds.models.TheoryGuidedRegressor`,
+:class:`~tgds.models.TheoryGuidedClassifier`, :class:`~tgds.models.PhysicsModelRegressor`
+(no arrays: its fitted state follows from the theory) and
+:class:`~tgds.refine.ConsistentRegressor` around one of these (its repairs by name and
+fields; the arrays are those of the wrapped estimator). A ``ConsistentRegressor`` around
+another library's estimator is refused: save that estimator with ``skops.io`` and wrap it
+again with ``prefit=True``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sklearn.base import clone
+from sklearn.utils.validation import check_is_fitted
+
 from tgds.exceptions import DataError
-from tgds.models import TheoryGuidedClassifier, TheoryGuidedRegressor
+from tgds.models import PhysicsModelRegressor, TheoryGuidedClassifier, TheoryGuidedRegressor
+from tgds.refine import (
+    ConservationProjection,
+    ConsistentRegressor,
+    IsotonicProjection,
+    ProjectToBounds,
+)
+from tgds.theory import Theory
 from tgds.utils import read_container, read_container_meta, write_container
 
 __all__ = ["save", "load"]
 
 _KIND = "model-1"
-_CLASSES = {cls.__name__: cls for cls in (TheoryGuidedRegressor, TheoryGuidedClassifier)}
+_NETWORKS = {cls.__name__: cls for cls in (TheoryGuidedRegressor, TheoryGuidedClassifier)}
+_CLASSES = (*_NETWORKS, PhysicsModelRegressor.__name__, ConsistentRegressor.__name__)
+_REPAIRS = {
+    cls.__name__: cls for cls in (ProjectToBounds, IsotonicProjection, ConservationProjection)
+}
 
 
 def save(model: Any, path: str | Path) -> Path:
@@ -35,24 +59,86 @@ def save(model: Any, path: str | Path) -> Path:
     >>> bool(np.array_equal(load(path).predict(X), m.predict(X)))
     True
     """
-    if type(model).__name__ not in _CLASSES or not isinstance(model, tuple(_CLASSES.values())):
-        raise DataError(
-            f"tgds.save takes a fitted tgds estimator ({', '.join(_CLASSES)}); got {type(model).__name__}."
-        )
-    meta = model._state_meta()
-    return write_container(path, _KIND, meta, model.model_)
+    meta, tree = _state(model)
+    return write_container(path, _KIND, meta, tree)
 
 
 def load(path: str | Path) -> Any:
     """Read an estimator written by :func:`save`."""
     meta = read_container_meta(path, _KIND)
-    name = meta.get("class")
-    if name not in _CLASSES:
-        raise DataError(
-            f"model file '{path}' holds an unknown class {name!r}; tgds can load {', '.join(_CLASSES)}."
-        )
 
     def read_tree(template: Any) -> Any:
         return read_container(path, _KIND, lambda _: template)[1]
 
-    return _CLASSES[name]._from_state(meta, read_tree)
+    return _build(meta, read_tree, f"model file '{path}'")
+
+
+def _state(model: Any) -> tuple[dict[str, Any], Any]:
+    """The metadata and the pytree of arrays that describe a fitted ``model``."""
+    name = type(model).__name__
+    if isinstance(model, tuple(_NETWORKS.values())):
+        return model._state_meta(), model.model_
+    if isinstance(model, PhysicsModelRegressor):
+        check_is_fitted(model, "targets_")
+        return {"class": name, "params": {"theory": model.theory.to_toml()}}, ()
+    if isinstance(model, ConsistentRegressor):
+        check_is_fitted(model, "estimator_")
+        inner = model.estimator_
+        if not isinstance(inner, (*_NETWORKS.values(), PhysicsModelRegressor)):
+            raise DataError(
+                f"tgds.save stores a ConsistentRegressor around a tgds estimator; this one wraps "
+                f"{type(inner).__name__}. Save that estimator with skops.io and wrap it again with "
+                "ConsistentRegressor(..., prefit=True) after loading it."
+            )
+        inner_meta, tree = _state(inner)
+        repairs = None if model.repairs is None else [_repair_state(r) for r in model.repairs]
+        params = {
+            "theory": model.theory.to_toml(),
+            "repairs": repairs,
+            "reject": model.reject,
+            "targets": None if model.targets is None else list(model.targets),
+            "prefit": model.prefit,
+        }
+        return {"class": name, "params": params, "estimator": inner_meta}, tree
+    raise DataError(f"tgds.save takes a fitted tgds estimator ({', '.join(_CLASSES)}); got {name}.")
+
+
+def _repair_state(repair: Any) -> dict[str, Any]:
+    name = type(repair).__name__
+    if name not in _REPAIRS or not isinstance(repair, _REPAIRS[name]):
+        raise DataError(f"tgds.save stores the repairs {', '.join(_REPAIRS)}; got {name}.")
+    fields = {f.name: getattr(repair, f.name) for f in dataclasses.fields(repair)}
+    return {"kind": name, **{k: list(v) if isinstance(v, tuple) else v for k, v in fields.items()}}
+
+
+def _build(meta: dict[str, Any], read_tree: Callable[[Any], Any], where: str) -> Any:
+    name = meta.get("class")
+    if name in _NETWORKS:
+        return _NETWORKS[name]._from_state(meta, read_tree)
+    if name == PhysicsModelRegressor.__name__:
+        model = PhysicsModelRegressor(theory=Theory.from_toml(meta["params"]["theory"]))
+        read_tree(())  # no arrays; reading checks the file holds none
+        model._compile()
+        return model
+    if name == ConsistentRegressor.__name__:
+        params = dict(meta["params"])
+        inner = _build(meta["estimator"], read_tree, where)
+        if params["repairs"] is not None:
+            params["repairs"] = [_repair_from(r, where) for r in params["repairs"]]
+        prefit = params.pop("prefit")
+        theory = Theory.from_toml(params.pop("theory"))
+        model = ConsistentRegressor(inner, theory, prefit=True, **params).fit()
+        if not prefit:  # the parameters as they were: an unfitted estimator to clone and fit
+            model.set_params(estimator=clone(inner), prefit=False)
+        return model
+    raise DataError(
+        f"{where} holds an unknown class {name!r}; tgds can load {', '.join(_CLASSES)}."
+    )
+
+
+def _repair_from(state: dict[str, Any], where: str) -> Any:
+    fields = dict(state)
+    kind = fields.pop("kind", None)
+    if kind not in _REPAIRS:
+        raise DataError(f"{where} names an unknown repair {kind!r}; known: {', '.join(_REPAIRS)}.")
+    return _REPAIRS[kind](**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})

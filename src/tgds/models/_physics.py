@@ -37,6 +37,17 @@ class PhysicsModelRegressor(RegressorMixin, BaseEstimator):
         self.theory = theory
 
     def fit(self, X: Any, y: Any = None) -> PhysicsModelRegressor:
+        self._compile()
+        frame = as_frame(X, "X")
+        missing = [c for c in self.inputs_ if c not in frame]
+        if missing:
+            raise DataError(
+                f"the physics model needs the column(s) {missing}; X has {frame.columns}."
+            )
+        return self
+
+    def _compile(self) -> None:
+        """The fitted state, which depends on the theory only (``tgds.load`` rebuilds it)."""
         validate_params(self, {"theory": Instance(Theory)})
         pm = self.theory.physics_model
         if pm is None or pm.outputs is None:
@@ -52,14 +63,7 @@ class PhysicsModelRegressor(RegressorMixin, BaseEstimator):
                 - set(self.theory.parameter_values())
             )
         )
-        frame = as_frame(X, "X")
-        missing = [c for c in self.inputs_ if c not in frame]
-        if missing:
-            raise DataError(
-                f"the physics model needs the column(s) {missing}; X has {frame.columns}."
-            )
         self.n_parameters_ = 0  # nothing is fitted; parameters come from the theory
-        return self
 
     def predict(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "targets_")
