@@ -21,7 +21,16 @@ from tgds.models import PhysicsModelRegressor, TheoryGuidedClassifier, TheoryGui
 from tgds.nn import TrainingError
 from tgds.plot import learning_curves
 from tgds.refine import ConsistentRegressor, IsotonicProjection, ProjectToBounds
-from tgds.theory import Bounds, Monotonic, PhysicsModel, Relation, Theory, Variable
+from tgds.theory import (
+    Bounds,
+    Equation,
+    Monotonic,
+    Parameter,
+    PhysicsModel,
+    Relation,
+    Theory,
+    Variable,
+)
 
 
 @pytest.fixture(scope="module")
@@ -397,6 +406,32 @@ def test_learning_curves_draw_every_term(ramp):
     ax = learning_curves(warm).axes[0]
     assert "schedule" not in {line.get_label() for line in ax.get_lines()}
     assert [p.get_label() for p in ax.patches] == ["physics warm-up"]
+
+
+def test_equation_on_sampled_points_recovers_the_analytic_solution():
+    # u' = -k u with u(0) = 2: two labels near t = 0, the equation on points sampled
+    # over [0, 3] does the rest; the solution there is 2 exp(-k t)
+    theory = Theory(
+        [Variable("t", "s", bounds=(0, 3), role="time"), Variable("u", "m", role="target")],
+        parameters=[Parameter("k", "1/s", value=1.5)],
+        constraints=[Equation("D(u, t) + k*u == 0", name="decay")],
+    )
+    labeled = pd.DataFrame({"t": [0.0, 0.05]}).assign(u=lambda d: 2 * np.exp(-1.5 * d["t"]))
+    model = TheoryGuidedRegressor(
+        theory=theory,
+        hidden=(32, 32),
+        epochs=3000,
+        learning_rate=3e-3,
+        batch_size=2,
+        physics_batch_size=200,
+        validation_fraction=0.0,
+        random_state=0,
+    ).fit(labeled, X_unlabeled=theory.sample(200, seed=0))
+    grid = pd.DataFrame({"t": np.linspace(0, 3, 301)})
+    exact = 2 * np.exp(-1.5 * grid["t"].to_numpy())
+    assert np.linalg.norm(model.predict(grid) - exact) / np.linalg.norm(exact) < 0.02
+    plain = TheoryGuidedRegressor(**{**model.get_params(), "physics": None}).fit(labeled)
+    assert np.linalg.norm(plain.predict(grid) - exact) / np.linalg.norm(exact) > 0.2
 
 
 def test_subpackages_are_reachable_after_a_plain_import_tgds():

@@ -818,3 +818,53 @@ def test_html_view_escapes_text(lake: Theory) -> None:
     assert "<script>" not in html
     assert html.count("&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;") == 3
     assert "0 &lt;= y &lt;= inf" in html
+
+
+def test_sample_spreads_points_over_the_bounds_box() -> None:
+    t = Theory(
+        [
+            Variable("x", "m", bounds=(-1, 3)),
+            Variable("t", "s", role="time", bounds=(0, 2)),
+            Variable("z", "m"),
+            Variable("u", "m/s", role="target"),
+        ]
+    )
+    pts = t.sample(512, variables=["x", "t"], seed=1)
+    assert list(pts.columns) == ["x", "t"] and len(pts) == 512
+    assert pts["x"].between(-1, 3).all() and pts["t"].between(0, 2).all()
+    assert pts.equals(t.sample(512, variables=["x", "t"], seed=1))
+    assert not pts.equals(t.sample(512, variables=["x", "t"], seed=2))
+    with_z = t.sample(64, bounds={"z": (5, 6)}, seed=0, method="uniform")
+    assert list(with_z.columns) == ["x", "t", "z"] and with_z["z"].between(5, 6).all()
+    # the Halton points cover the box more evenly than random ones (lower discrepancy)
+    from scipy.stats import qmc
+
+    unit = lambda p: (p.to_numpy() - [-1, 0]) / [4, 2]  # noqa: E731
+    halton = qmc.discrepancy(unit(pts))
+    uniform = qmc.discrepancy(unit(t.sample(512, variables=["x", "t"], seed=1, method="uniform")))
+    assert halton < uniform / 3
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({}, r"variable 'z' needs finite bounds low < high.*bounds=\{'z': \(low, high\)\}"),
+        ({"bounds": {"z": (1, 1)}}, r"bounds\['z'\] are out of order: low 1.0 must be below"),
+        ({"bounds": {"z": (0, None)}}, r"variable 'z' needs finite bounds.*\(0.0, inf\)"),
+        (
+            {"bounds": {"u": (0, 1)}, "variables": ["x"]},
+            r"bounds names \['u'\], which are not sampled",
+        ),
+        ({"variables": ["nope"]}, "no variable 'nope'"),
+        ({"method": "sobol", "variables": ["x"]}, "method must be one of"),
+        ({"bounds": {"z": "wide"}}, r"bounds\['z'\] must be a pair"),
+    ],
+)
+def test_sample_names_what_is_wrong(kwargs: dict, message: str) -> None:
+    t = Theory(
+        [Variable("x", "m", bounds=(0, 1)), Variable("z", "m"), Variable("u", role="target")]
+    )
+    with pytest.raises(TheoryError, match=message):
+        t.sample(10, **kwargs)
+    with pytest.raises(TheoryError, match="n must be a positive int"):
+        t.sample(0, variables=["x"])

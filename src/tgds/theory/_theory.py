@@ -428,6 +428,36 @@ class Theory:
 
         return theory_to_toml(self, path)
 
+    def sample(
+        self,
+        n: int,
+        *,
+        variables: Any = None,
+        bounds: Mapping[str, Any] | None = None,
+        method: str = "halton",
+        seed: int | None = None,
+    ) -> Any:
+        """``n`` points spread over the box of the inputs' bounds, as a pandas DataFrame.
+
+        Collocation points for physics terms, which need no labels:
+        ``model.fit(df, X_unlabeled=theory.sample(2000, seed=0))``. ``variables`` (default:
+        the theory's inputs) must have finite bounds, declared or given in ``bounds``
+        (name -> (low, high)). ``method="halton"``: a scrambled Halton sequence, which covers
+        the box more evenly than ``"uniform"`` random points. ``seed`` makes either
+        reproducible.
+
+        Examples
+        --------
+        >>> t = Theory([Variable("x", "m", bounds=(0, 2)), Variable("t", "s", role="time"),
+        ...             Variable("u", "m/s", role="target")])
+        >>> pts = t.sample(100, bounds={"t": (0, 1)}, seed=0)
+        >>> pts.shape, bool(pts["x"].between(0, 2).all() and pts["t"].between(0, 1).all())
+        ((100, 2), True)
+        """
+        from tgds.theory._sample import sample_domain
+
+        return sample_domain(self, n, variables=variables, bounds=bounds, method=method, seed=seed)
+
     def check_data(self, data: Any, *, strict: bool = False) -> Any:
         """Check a DataFrame against the theory; see :func:`tgds.theory.check_data`."""
         from tgds.theory._check import check_data
