@@ -834,6 +834,7 @@ def test_sample_spreads_points_over_the_bounds_box() -> None:
     assert pts["x"].between(-1, 3).all() and pts["t"].between(0, 2).all()
     assert pts.equals(t.sample(512, variables=["x", "t"], seed=1))
     assert not pts.equals(t.sample(512, variables=["x", "t"], seed=2))
+    assert list(t.sample(8, variables="x").columns) == ["x"]
     with_z = t.sample(64, bounds={"z": (5, 6)}, seed=0, method="uniform")
     assert list(with_z.columns) == ["x", "t", "z"] and with_z["z"].between(5, 6).all()
     # the Halton points cover the box more evenly than random ones (lower discrepancy)

@@ -39,6 +39,8 @@ def sample_domain(
         raise TheoryError(f"Theory.sample: n must be a positive int; got {n!r:.40}.")
     if method not in METHODS:
         raise TheoryError(f"Theory.sample: method must be one of {METHODS}; got {method!r:.40}.")
+    if isinstance(variables, str):
+        variables = [variables]
     names = tuple(theory.inputs if variables is None else variables)
     if not names:
         raise TheoryError("Theory.sample: the theory has no input variables; pass variables=[...].")
