@@ -176,6 +176,14 @@ def test_unlabeled_points_enforce_a_relation_of_the_output():
 
     assert inversions(plain) > 0.5  # following the labels (and extrapolating them) inverts density
     assert inversions(guided) < 0.05
+    # without the group column anywhere the derivative's sign is constrained instead, which
+    # orders the same profiles; dropping it from one frame only is a mistake and says so
+    by_sign = TheoryGuidedRegressor(physics_weight=20.0, **kw).fit(
+        labeled.drop(columns="date"), X_unlabeled=deep.drop(columns="date")
+    )
+    assert inversions(by_sign) < 0.05
+    with pytest.raises(DataError, match="X_unlabeled lacks the column 'date'"):
+        TheoryGuidedRegressor(**kw).fit(labeled, X_unlabeled=deep.drop(columns="date"))
 
 
 def test_nan_loss_raises_and_keeps_the_last_good_weights():

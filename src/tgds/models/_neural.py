@@ -321,6 +321,14 @@ class _TheoryGuidedNetwork(BaseEstimator):
             )
             gs.append({g: frame.values(g) for g in groups if g in frame})
         points = {"x": np.concatenate(xs), "e": np.concatenate(es)}
+        for g in sorted(groups):
+            lacking = [f.what for f, d in zip(frames, gs, strict=True) if g not in d]
+            if lacking and len(lacking) < len(frames):
+                raise DataError(
+                    f"{lacking[0]} lacks the column {g!r}, which monotonic constraints compare "
+                    f"within and the other frame has. Add it, or leave it out of both to constrain "
+                    f"the derivative's sign instead of pairs within {g!r}."
+                )
         group_values = {
             g: np.concatenate([d[g] for d in gs]) for g in groups if all(g in d for d in gs)
         }
@@ -714,6 +722,9 @@ class TheoryGuidedRegressor(RegressorMixin, _TheoryGuidedNetwork):
         apply to the full prediction.
     physics : "all", list of str or None
         Which constraints become loss terms (by name or description); ``None`` for none.
+        A ``Monotonic`` constraint with ``within`` compares consecutive points along ``wrt``
+        within each group, as in PGNN, when ``X`` and ``X_unlabeled`` carry the group
+        columns; without them it constrains the sign of the derivative (autodiff).
     physics_weight : float or dict
         Weight of every physics term, or per constraint name (``"*"`` for the rest).
     physics_margin : float
