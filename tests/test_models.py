@@ -288,6 +288,10 @@ def test_save_load_physics_model_and_consistent_regressor(tmp_path, ramp):
     )
     with pytest.raises(DataError, match="unknown repair 'Subprocess'"):
         tgds.load(tmp_path / "forged.tgds")
+    field = b'"target": "y"'
+    (tmp_path / "field.tgds").write_bytes(data.replace(field, b'"argv": ["x"]'.ljust(len(field))))
+    with pytest.raises(DataError, match=r"repair ProjectToBounds has fields \['target'\]"):
+        tgds.load(tmp_path / "field.tgds")
 
 
 _RESUME_SCRIPT = textwrap.dedent(

@@ -141,4 +141,12 @@ def _repair_from(state: dict[str, Any], where: str) -> Any:
     kind = fields.pop("kind", None)
     if kind not in _REPAIRS:
         raise DataError(f"{where} names an unknown repair {kind!r}; known: {', '.join(_REPAIRS)}.")
+    known = {f.name for f in dataclasses.fields(_REPAIRS[kind])}
+    for key, value in fields.items():
+        names = value if isinstance(value, list) else [value]
+        if key not in known or not all(v is None or isinstance(v, str) for v in names):
+            raise DataError(
+                f"{where}: repair {kind} has fields {sorted(known)} (names or None); "
+                f"got {key}={value!r:.60}."
+            )
     return _REPAIRS[kind](**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
