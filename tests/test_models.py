@@ -18,7 +18,7 @@ from sklearn.linear_model import LinearRegression
 import tgds
 from tgds.exceptions import DataError, TgdsError, TheoryError
 from tgds.models import PhysicsModelRegressor, TheoryGuidedClassifier, TheoryGuidedRegressor
-from tgds.nn import TrainingError
+from tgds.nn import ReLoBRaLo, TrainingError
 from tgds.plot import learning_curves
 from tgds.refine import ConsistentRegressor, IsotonicProjection, ProjectToBounds
 from tgds.theory import (
@@ -290,8 +290,15 @@ def test_save_load_physics_model_and_consistent_regressor(tmp_path, ramp):
         tgds.load(tmp_path / "forged.tgds")
     field = b'"target": "y"'
     (tmp_path / "field.tgds").write_bytes(data.replace(field, b'"argv": ["x"]'.ljust(len(field))))
-    with pytest.raises(DataError, match=r"repair ProjectToBounds has fields \['target'\]"):
+    with pytest.raises(DataError, match=r"repair ProjectToBounds has the fields \['target'\]"):
         tgds.load(tmp_path / "field.tgds")
+    balanced = tgds.save(
+        _fast(theory=theory, epochs=2, weighting=ReLoBRaLo()).fit(df), tmp_path / "w"
+    )
+    forged = balanced.read_bytes().replace(b'"alpha": 0.999', b'"evil_": 0.999')
+    (tmp_path / "w2").write_bytes(forged)
+    with pytest.raises(DataError, match=r"weighting ReLoBRaLo has the fields \['alpha', "):
+        tgds.load(tmp_path / "w2")
 
 
 _RESUME_SCRIPT = textwrap.dedent(

@@ -34,7 +34,12 @@ from tgds.refine import (
     ProjectToBounds,
 )
 from tgds.theory import Theory
-from tgds.utils import read_container, read_container_meta, write_container
+from tgds.utils import (
+    dataclass_from_fields,
+    read_container,
+    read_container_meta,
+    write_container,
+)
 
 __all__ = ["save", "load"]
 
@@ -124,7 +129,9 @@ def _build(meta: dict[str, Any], read_tree: Callable[[Any], Any], where: str) ->
         params = dict(meta["params"])
         inner = _build(meta["estimator"], read_tree, where)
         if params["repairs"] is not None:
-            params["repairs"] = [_repair_from(r, where) for r in params["repairs"]]
+            params["repairs"] = [
+                dataclass_from_fields(_REPAIRS, r, "repair", where) for r in params["repairs"]
+            ]
         prefit = params.pop("prefit")
         theory = Theory.from_toml(params.pop("theory"))
         model = ConsistentRegressor(inner, theory, prefit=True, **params).fit()
@@ -134,19 +141,3 @@ def _build(meta: dict[str, Any], read_tree: Callable[[Any], Any], where: str) ->
     raise DataError(
         f"{where} holds an unknown class {name!r}; tgds can load {', '.join(_CLASSES)}."
     )
-
-
-def _repair_from(state: dict[str, Any], where: str) -> Any:
-    fields = dict(state)
-    kind = fields.pop("kind", None)
-    if kind not in _REPAIRS:
-        raise DataError(f"{where} names an unknown repair {kind!r}; known: {', '.join(_REPAIRS)}.")
-    known = {f.name for f in dataclasses.fields(_REPAIRS[kind])}
-    for key, value in fields.items():
-        names = value if isinstance(value, list) else [value]
-        if key not in known or not all(v is None or isinstance(v, str) for v in names):
-            raise DataError(
-                f"{where}: repair {kind} has fields {sorted(known)} (names or None); "
-                f"got {key}={value!r:.60}."
-            )
-    return _REPAIRS[kind](**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})

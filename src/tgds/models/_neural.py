@@ -55,7 +55,7 @@ from tgds.nn import (
     trainable_filter,
 )
 from tgds.theory import Equation, Monotonic, Theory
-from tgds.utils import as_frame, group_codes
+from tgds.utils import as_frame, dataclass_from_fields, group_codes
 
 __all__ = ["TheoryGuidedRegressor", "TheoryGuidedClassifier"]
 
@@ -634,14 +634,11 @@ class _TheoryGuidedNetwork(BaseEstimator):
         if params["theory"] is not None:
             params["theory"] = Theory.from_toml(params["theory"])
         params["optimizer"] = None
-        w = params["weighting"]
-        if w is not None:
+        if params["weighting"] is not None:
             kinds = {"FixedWeights": FixedWeights, "ReLoBRaLo": ReLoBRaLo}
-            if w.get("kind") not in kinds:
-                raise DataError(
-                    f"saved weighting {w.get('kind')!r} is unknown; expected one of {list(kinds)}."
-                )
-            params["weighting"] = kinds[w.pop("kind")](**w)
+            params["weighting"] = dataclass_from_fields(
+                kinds, params["weighting"], "weighting", "the model file"
+            )
         params["hidden"] = tuple(params["hidden"])
         est = cls(**params)
         shapes = meta["shapes"]

@@ -1,6 +1,11 @@
 """Small shared helpers: atomic file writes, a safe container format, a view of data frames."""
 
-from tgds.utils._container import read_container, read_container_meta, write_container
+from tgds.utils._container import (
+    dataclass_from_fields,
+    read_container,
+    read_container_meta,
+    write_container,
+)
 from tgds.utils._frame import FrameView, as_frame
 from tgds.utils._io import atomic_write_bytes, atomic_write_csv, atomic_write_text
 from tgds.utils._pairs import group_codes, monotone_pairs, roundoff
@@ -12,6 +17,7 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_csv",
     "atomic_write_text",
+    "dataclass_from_fields",
     "group_codes",
     "monotone_pairs",
     "roundoff",

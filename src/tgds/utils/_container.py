@@ -10,8 +10,10 @@ Files are written atomically.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
+import numbers
 import struct
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +22,7 @@ from typing import Any
 from tgds.exceptions import DataError
 from tgds.utils._io import atomic_write_bytes
 
-__all__ = ["write_container", "read_container", "read_container_meta"]
+__all__ = ["write_container", "read_container", "read_container_meta", "dataclass_from_fields"]
 
 _PREFIX = b"TGDS:"
 
@@ -87,3 +89,29 @@ def read_container(
             f"file '{path}' does not match the structure its metadata describes: {err}"
         ) from None
     return meta, tree
+
+
+def dataclass_from_fields(
+    kinds: dict[str, type], state: dict[str, Any], what: str, where: str
+) -> Any:
+    """Rebuild a small frozen dataclass (a repair, a weighting) from its stored fields.
+
+    ``state`` is ``{"kind": class name, **fields}`` as read from a file; ``kinds`` the
+    classes allowed. Only their declared fields with plain values (None, str, numbers, or
+    lists of them, given back as tuples) are accepted, so a file can only choose among
+    known classes and set their documented fields.
+    """
+    fields = dict(state)
+    kind = fields.pop("kind", None)
+    if kind not in kinds:
+        raise DataError(f"{where} names an unknown {what} {kind!r}; known: {', '.join(kinds)}.")
+    known = {f.name for f in dataclasses.fields(kinds[kind])}
+    plain = lambda v: v is None or isinstance(v, str | numbers.Real)  # noqa: E731
+    for key, value in fields.items():
+        values = value if isinstance(value, list) else [value]
+        if key not in known or not all(plain(v) for v in values):
+            raise DataError(
+                f"{where}: {what} {kind} has the fields {sorted(known)} (plain values); "
+                f"got {key}={value!r:.60}."
+            )
+    return kinds[kind](**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
