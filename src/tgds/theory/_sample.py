@@ -58,7 +58,8 @@ def sample_domain(
         if not (math.isfinite(lo) and math.isfinite(hi)) or lo >= hi:
             raise TheoryError(
                 f"Theory.sample: variable {name!r} needs finite bounds low < high to be sampled; "
-                f"it has {(lo, hi)}. Declare them or pass bounds={{{name!r}: (low, high)}}."
+                f"it has {(lo, hi)}. Declare them, pass bounds={{{name!r}: (low, high)}}, or "
+                f"choose the sampled variables with variables=[...]."
             )
         box.append((lo, hi))
     if method == "halton":
