@@ -17,7 +17,6 @@ again with ``prefit=True``.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from tgds.refine import (
 )
 from tgds.theory import Theory
 from tgds.utils import (
+    dataclass_fields,
     dataclass_from_fields,
     read_container,
     read_container_meta,
@@ -112,8 +112,7 @@ def _repair_state(repair: Any) -> dict[str, Any]:
     name = type(repair).__name__
     if name not in _REPAIRS or not isinstance(repair, _REPAIRS[name]):
         raise DataError(f"tgds.save stores the repairs {', '.join(_REPAIRS)}; got {name}.")
-    fields = {f.name: getattr(repair, f.name) for f in dataclasses.fields(repair)}
-    return {"kind": name, **{k: list(v) if isinstance(v, tuple) else v for k, v in fields.items()}}
+    return dataclass_fields(repair)
 
 
 def _build(meta: dict[str, Any], read_tree: Callable[[Any], Any], where: str) -> Any:
@@ -122,8 +121,7 @@ def _build(meta: dict[str, Any], read_tree: Callable[[Any], Any], where: str) ->
         return _NETWORKS[name]._from_state(meta, read_tree)
     if name == PhysicsModelRegressor.__name__:
         model = PhysicsModelRegressor(theory=Theory.from_toml(meta["params"]["theory"]))
-        read_tree(())  # no arrays; reading checks the file holds none
-        model._compile()
+        model._compile()  # no arrays: the fitted state follows from the theory
         return model
     if name == ConsistentRegressor.__name__:
         params = dict(meta["params"])

@@ -55,7 +55,7 @@ from tgds.nn import (
     trainable_filter,
 )
 from tgds.theory import Equation, Monotonic, Theory
-from tgds.utils import as_frame, dataclass_from_fields, group_codes
+from tgds.utils import as_frame, dataclass_fields, dataclass_from_fields, group_codes
 
 __all__ = ["TheoryGuidedRegressor", "TheoryGuidedClassifier"]
 
@@ -432,7 +432,10 @@ class _TheoryGuidedNetwork(BaseEstimator):
             warmup=self.physics_warmup if scheduled else 0,
             ramp=self.physics_ramp if scheduled else 0,
         )
-        fingerprint = self._fingerprint(Xf, Y, terms, network)
+        # only checkpoints are compared with it: no hashing of the data without one
+        fingerprint = (
+            self._fingerprint(Xf, Y, terms, network) if self.checkpoint_path is not None else ""
+        )
         try:
             result = train(
                 network,
@@ -594,7 +597,7 @@ class _TheoryGuidedNetwork(BaseEstimator):
             params["theory"] = params["theory"].to_toml()
         params["optimizer"] = None if params["optimizer"] is None else "custom"
         w = params["weighting"]
-        params["weighting"] = None if w is None else {"kind": type(w).__name__, **w.__dict__}
+        params["weighting"] = None if w is None else dataclass_fields(w)
         params["checkpoint_path"] = (
             None if params["checkpoint_path"] is None else str(params["checkpoint_path"])
         )

@@ -1,6 +1,7 @@
 """Small shared helpers: atomic file writes, a safe container format, a view of data frames."""
 
 from tgds.utils._container import (
+    dataclass_fields,
     dataclass_from_fields,
     read_container,
     read_container_meta,
@@ -17,6 +18,7 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_csv",
     "atomic_write_text",
+    "dataclass_fields",
     "dataclass_from_fields",
     "group_codes",
     "monotone_pairs",

@@ -22,7 +22,13 @@ from typing import Any
 from tgds.exceptions import DataError
 from tgds.utils._io import atomic_write_bytes
 
-__all__ = ["write_container", "read_container", "read_container_meta", "dataclass_from_fields"]
+__all__ = [
+    "write_container",
+    "read_container",
+    "read_container_meta",
+    "dataclass_fields",
+    "dataclass_from_fields",
+]
 
 _PREFIX = b"TGDS:"
 
@@ -89,6 +95,16 @@ def read_container(
             f"file '{path}' does not match the structure its metadata describes: {err}"
         ) from None
     return meta, tree
+
+
+def dataclass_fields(obj: Any) -> dict[str, Any]:
+    """``{"kind": class name, **fields}`` of a small dataclass, for JSON metadata (tuples
+    become lists); :func:`dataclass_from_fields` reads it back."""
+    fields = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+    return {
+        "kind": type(obj).__name__,
+        **{k: list(v) if isinstance(v, tuple) else v for k, v in fields.items()},
+    }
 
 
 def dataclass_from_fields(
