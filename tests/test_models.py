@@ -263,6 +263,9 @@ def test_save_load_physics_model_and_consistent_regressor(tmp_path, ramp):
         ).fit(),
         "fitted": ConsistentRegressor(_fast(theory=theory, epochs=5), theory, reject=True).fit(df),
         "physics+repair": ConsistentRegressor(PhysicsModelRegressor(theory=theory), theory).fit(df),
+        "tuple": ConsistentRegressor(
+            net, theory, repairs=(IsotonicProjection(),), prefit=True
+        ).fit(),  # the container comes back as it was given: equal parameters
     }
     for name, model in models.items():
         loaded = tgds.load(tgds.save(model, tmp_path / f"{name}.tgds"))

@@ -100,6 +100,7 @@ def _state(model: Any) -> tuple[dict[str, Any], Any]:
         params = {
             "theory": model.theory.to_toml(),
             "repairs": repairs,
+            "repairs_as_tuple": isinstance(model.repairs, tuple),
             "reject": model.reject,
             "targets": None if model.targets is None else list(model.targets),
             "prefit": model.prefit,
@@ -126,10 +127,12 @@ def _build(meta: dict[str, Any], read_tree: Callable[[Any], Any], where: str) ->
     if name == ConsistentRegressor.__name__:
         params = dict(meta["params"])
         inner = _build(meta["estimator"], read_tree, where)
+        as_tuple = bool(params.pop("repairs_as_tuple", False))
         if params["repairs"] is not None:
-            params["repairs"] = [
+            repairs = [
                 dataclass_from_fields(_REPAIRS, r, "repair", where) for r in params["repairs"]
             ]
+            params["repairs"] = tuple(repairs) if as_tuple else repairs
         prefit = params.pop("prefit")
         theory = Theory.from_toml(params.pop("theory"))
         model = ConsistentRegressor(inner, theory, prefit=True, **params).fit()

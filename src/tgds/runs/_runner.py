@@ -204,7 +204,7 @@ def load_unit_model(unit: Path, theory: Theory) -> Any:
     kind = info.get("kind")
     if kind == "physics":
         model = PhysicsModelRegressor(theory=theory)
-        model.fit(pd.DataFrame({c: [0.0] for c in _physics_columns(theory)}))
+        model._compile()  # its fitted state depends on the theory only
     elif kind == "neural":
         model = tgds.load(unit / "model.tgds")
     elif kind == "gradient_boosting":
@@ -214,18 +214,6 @@ def load_unit_model(unit: Path, theory: Theory) -> Any:
     if info.get("repair"):
         return ConsistentRegressor(model, theory, prefit=True).fit()
     return model
-
-
-def _physics_columns(theory: Theory) -> list[str]:
-    params = set(theory.parameter_values())
-    return sorted(
-        {
-            s.name
-            for t in theory.physics_model.predicted
-            for s in theory.physics_expression_of(t).sympy.free_symbols
-        }
-        - params
-    )
 
 
 def _load_skops(path: Path) -> Any:
