@@ -439,6 +439,29 @@ def test_nan_loss_stops_with_the_term_and_epoch_and_keeps_good_weights():
         np.testing.assert_array_equal(kept, initial)
 
 
+def test_non_finite_validation_loss_stops_training_too():
+    # an infinite validation loss would never be the best one: training would go on and
+    # silently return the weights of an earlier epoch (or the random start)
+    net, data, mse, x, y = _linear_problem()
+    vals = iter([3.0, 2.0, math.inf])
+    settings = TrainSettings(optimizer=optax.adam(1e-2), epochs=10)
+    with pytest.raises(
+        TrainingError,
+        match=r"'val_data' \(the data loss on the validation rows\) is inf.*weights of epoch 2",
+    ) as info:
+        train(
+            net,
+            [data],
+            settings,
+            jax.random.PRNGKey(0),
+            trainable=trainable_filter(net),
+            validate=lambda model: next(vals),
+        )
+    err = info.value
+    assert err.term == "val_data" and err.epoch == 3 and err.result.epochs_run == 2
+    assert err.result.history["val_data"] == [3.0, 2.0]
+
+
 def test_checkpoint_resume_repeats_an_uninterrupted_run(tmp_path):
     net, data, mse, x, y = _linear_problem()
     path = tmp_path / "ckpt.tgds"

@@ -234,7 +234,8 @@ def train(
     Raises
     ------
     TrainingError
-        When a loss is NaN or infinite; ``err.result.model`` holds the last good weights.
+        When a loss term, the total or the validation loss is NaN or infinite;
+        ``err.result.model`` holds the last good weights.
     """
     if not terms:
         raise TgdsError("train() needs at least one loss term.")
@@ -292,14 +293,15 @@ def train(
                         for n, w in zip(names, np.asarray(new_w["lambdas"]), strict=True)
                     }
                 )
+            if validate is not None:
+                val = float(validate(eqx.combine(new_params, static)))
+                record["val_data"] = val
             _check_finite(record, names, e + 1, state, static, start)
             state.params, state.opt_state, state.wstate = new_params, new_opt, new_w
             state.epoch = e + 1
             if settings.warmup or settings.ramp:
                 record["schedule"] = scale
             if validate is not None:
-                val = float(validate(eqx.combine(state.params, static)))
-                record["val_data"] = val
                 if scale == 1.0:  # warm-up epochs are recorded, never kept as the best
                     if val < state.best_val:
                         state.best_val, state.best_epoch, state.best, state.bad_epochs = (
@@ -361,12 +363,15 @@ class _State:
 def _check_finite(
     record: dict[str, float], names: list[str], epoch: int, state: _State, static: Any, start: float
 ) -> None:
-    if all(math.isfinite(record[n]) for n in names) and math.isfinite(record["loss"]):
+    checked = [*names, "loss", *(["val_data"] if "val_data" in record else [])]
+    bad = next((n for n in checked if not math.isfinite(record[n])), None)
+    if bad is None:
         return
-    bad = next((n for n in names if not math.isfinite(record[n])), "loss")
     result = state.result(state.params, static, start, stopped_early=True)
     raise TrainingError(
-        f"training stopped at epoch {epoch}: the loss term {bad!r} is {record[bad]} (not finite). "
+        f"training stopped at epoch {epoch}: the loss term {bad!r}"
+        + (" (the data loss on the validation rows)" if bad == "val_data" else "")
+        + f" is {record[bad]} (not finite). "
         f"The weights of epoch {state.epoch} (the last good ones) were kept. Common causes: a learning rate "
         "that is too high, a physics term evaluated outside its domain (log or sqrt of a negative value), "
         "or NaN in the data.",
