@@ -328,6 +328,37 @@ def test_hard_bounds_keep_outputs_inside():
     assert (y[:, 0] >= 0).all() and (y[:, 0] <= 10).all() and (y[:, 1] >= 5).all()
 
 
+def test_clipped_inputs_keep_the_full_derivative_on_the_edge_of_the_box():
+    # inside the training box, edges included, a clipped network is the network itself, so
+    # physics terms at the rows holding an input's min or max see its whole derivative
+    # (jnp.clip gave half there); outside the box the derivative is zero
+    x = np.linspace(0.0, 1.0, 5)[:, None]
+
+    def net(clip):
+        return make_network(
+            x,
+            np.sin(x),
+            hidden=(8,),
+            activation="tanh",
+            fourier_features=0,
+            fourier_scale=1.0,
+            lower=np.array([-np.inf]),
+            upper=np.array([np.inf]),
+            hard_bounds=False,
+            key=jax.random.PRNGKey(0),
+            clip_inputs=clip,
+        )
+
+    def slope(model, at):
+        return float(jax.grad(lambda v: model(jnp.array([v]))[0])(at))
+
+    clipped, free = net(True), net(False)
+    for at in (0.0, 0.5, 1.0):
+        assert slope(clipped, at) == pytest.approx(slope(free, at), rel=1e-6), at
+        assert slope(free, at) != 0.0
+    assert slope(clipped, -0.5) == 0.0 and slope(clipped, 1.5) == 0.0
+
+
 def test_only_network_weights_are_trainable():
     net = _network(0.0, 1.0, 0.0, 1.0)
     spec = trainable_filter(net)

@@ -79,7 +79,11 @@ class PhysicalNetwork(eqx.Module):
 
     def _standardised(self, x: jax.Array) -> jax.Array:
         if not self.fade:
-            x = jnp.clip(x, self.x_lower, self.x_upper)
+            # not jnp.clip, whose gradient is 1/2 where x lies on the box's edge: derivatives
+            # (physics terms) at the training rows with an input's min or max would halve
+            x = jnp.where(
+                x < self.x_lower, self.x_lower, jnp.where(x > self.x_upper, self.x_upper, x)
+            )
         return (x - self.x_shift) / self.x_scale
 
 
