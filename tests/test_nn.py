@@ -37,7 +37,7 @@ from tgds.theory import (
     Theory,
     Variable,
 )
-from tgds.utils import monotone_pairs
+from tgds.utils import group_codes, monotone_pairs
 
 
 def _theory(*constraints, relations=(), parameters=()):
@@ -200,6 +200,15 @@ def test_monotone_pairs_only_pairs_neighbours_in_one_group():
     pairs = monotone_pairs(wrt, groups)
     # equal depths (rows 4 and 5) are not paired with each other; each pairs with the level above
     assert pairs.tolist() == [[1, 2], [2, 0], [3, 4], [3, 5]]
+
+
+def test_rows_with_a_missing_group_value_are_never_paired():
+    # a missing value in any group column puts the row in no group, not in a group of its own
+    codes = group_codes([np.array(["d1", "d1", None, None]), np.array([1.0, 1.0, 1.0, 1.0])])
+    assert codes.tolist() == [0, 0, -1, -1]
+    codes = group_codes([np.array(["d1", "d1", "d2", "d2"]), np.array([1.0, 1.0, np.nan, np.nan])])
+    assert codes.tolist() == [0, 0, -1, -1]
+    assert monotone_pairs(np.array([0.0, 1.0, 0.0, 1.0]), codes).tolist() == [[0, 1]]
 
 
 # -- bounds, shape, invariance ------------------------------------------------------------

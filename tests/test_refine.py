@@ -684,6 +684,17 @@ def test_isotonic_projection_leaves_monotone_groups_bit_identical():
     np.testing.assert_array_equal(out, q)
 
 
+def test_rows_without_a_group_are_neither_audited_nor_projected_together():
+    # rows with no group value (None) are not one group: the decreasing q of rows 2-4
+    # is no violation, and the repair leaves those rows as they are
+    X = pd.DataFrame({"z": [0.0, 1.0, 0.0, 1.0, 2.0], "g": ["a", "a", None, None, None]})
+    q = np.array([0.5, 0.1, 3.0, 2.0, 1.0])
+    theory = _pair_theory()
+    assert audit(lambda X: q, theory, X)["mono"].n_violations == 1  # group "a" only
+    out = IsotonicProjection().apply(_ctx(theory, X), {"q": q})["q"]
+    np.testing.assert_array_equal(out, [0.3, 0.3, 3.0, 2.0, 1.0])
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     data=st.lists(

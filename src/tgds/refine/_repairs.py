@@ -145,6 +145,8 @@ def _isotonic(
     starts = np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1]])
     for a, b in zip(starts, np.r_[starts[1:], len(order)], strict=True):
         rows = order[a:b]
+        if codes[rows[0]] < 0:  # a missing group value: no group to order within
+            continue
         seq = q[rows]
         drop = seq[:-1] - seq[1:] if increasing else seq[1:] - seq[:-1]
         if np.any(drop > roundoff(seq[:-1], seq[1:])):  # leave monotone groups untouched

@@ -12,7 +12,8 @@ def monotone_pairs(wrt: np.ndarray, groups: np.ndarray) -> np.ndarray:
     """Index pairs ``(i, j)`` of consecutive rows along ``wrt`` within each group, ``wrt_i < wrt_j``.
 
     ``groups`` holds integer group codes (see :func:`group_codes`). Rows are sorted by
-    group, then ``wrt``; equal ``wrt`` values in one group are not paired.
+    group, then ``wrt``; equal ``wrt`` values in one group are not paired. Rows with a
+    negative code (a missing group value) belong to no group and are never paired.
 
     Examples
     --------
@@ -20,7 +21,8 @@ def monotone_pairs(wrt: np.ndarray, groups: np.ndarray) -> np.ndarray:
     array([[1, 2],
            [2, 0]])
     """
-    order = np.lexsort((wrt, groups))
+    rows = np.flatnonzero(np.asarray(groups) >= 0)
+    order = rows[np.lexsort((wrt[rows], groups[rows]))]
     g, w = groups[order], wrt[order]
     new_level = np.r_[True, (g[1:] != g[:-1]) | (w[1:] != w[:-1])]
     starts = np.flatnonzero(new_level)
@@ -39,14 +41,22 @@ def monotone_pairs(wrt: np.ndarray, groups: np.ndarray) -> np.ndarray:
 def group_codes(columns: list[np.ndarray]) -> np.ndarray:
     """Integer codes of the distinct combinations of values in ``columns`` (one array per column).
 
+    A row with a missing value (NaN, None, NaT) in any column gets -1: it belongs to no
+    group, so it is never compared with or projected together with other rows.
+
     Examples
     --------
     >>> group_codes([np.array(["a", "b", "a"]), np.array([1, 1, 1])]).tolist()
     [0, 1, 0]
+    >>> group_codes([np.array(["a", "b", "b"]), np.array([1.0, np.nan, np.nan])]).tolist()
+    [0, -1, -1]
     """
     if len(columns) == 1:
-        return pd.factorize(pd.Index(columns[0]))[0]
-    return pd.factorize(pd.MultiIndex.from_arrays([pd.Index(c) for c in columns]))[0]
+        codes = pd.factorize(pd.Index(columns[0]))[0]
+    else:
+        codes = pd.factorize(pd.MultiIndex.from_arrays([pd.Index(c) for c in columns]))[0]
+    missing = np.logical_or.reduce([np.asarray(pd.isna(c), dtype=bool) for c in columns])
+    return np.where(missing, -1, codes)
 
 
 def roundoff(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
