@@ -250,6 +250,23 @@ def test_interactions_are_skipped_with_a_reason():
     assert terms == [] and "tree ensembles" in skipped[0]
 
 
+@pytest.mark.parametrize(
+    "constraint",
+    [
+        Bounds("x", lower=0.0),
+        Monotonic("x", wrt="t"),
+        Invariance(Reflection("t"), quantity="x"),
+    ],
+)
+def test_constraints_on_an_input_are_skipped_with_a_reason(constraint):
+    # a constraint on an input holds in the data or not; no network weight can change it
+    theory = _theory(constraint)
+    terms, skipped = build_physics_terms(
+        _context(theory, lambda x, t: x), [constraint], _points(), None, {}, 8
+    )
+    assert terms == [] and "neither an output of the model" in skipped[0]
+
+
 def test_relation_needing_an_unknown_column_is_refused():
     theory = Theory(
         variables=[Variable("x", "m"), Variable("z", "m"), Variable("u", "m", role="target")],

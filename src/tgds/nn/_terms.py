@@ -291,12 +291,20 @@ def build_physics_terms(
     (``None`` when the points carry no group columns).
     """
     terms, skipped = [], []
+    relations = {r.name for r in ctx.theory.relations}
     for c in constraints:
         name = f"{c.kind}:{c.label}"
         weight = float(weights.get(c.label, weights.get("*", 1.0)))
         if isinstance(c, Interactions):
             skipped.append(
                 f"{name}: interaction constraints apply to tree ensembles and group lasso, not networks"
+            )
+            continue
+        quantity = getattr(c, "quantity", None)
+        if quantity is not None and quantity not in ctx.targets and quantity not in relations:
+            skipped.append(
+                f"{name}: constrains {quantity!r}, which is neither an output of the model nor a "
+                "relation of its outputs (Theory.check_data tests it in the data)"
             )
             continue
         if isinstance(c, Monotonic) and c.within and group_codes is not None:
