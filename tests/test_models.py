@@ -16,6 +16,7 @@ import pytest
 from sklearn.linear_model import LinearRegression
 
 import tgds
+from tgds._validation import InvalidParameterError
 from tgds.exceptions import DataError, TgdsError, TheoryError
 from tgds.models import PhysicsModelRegressor, TheoryGuidedClassifier, TheoryGuidedRegressor
 from tgds.nn import ReLoBRaLo, TrainingError
@@ -223,6 +224,46 @@ def test_save_and_load_give_identical_predictions(tmp_path, ramp):
     assert list(clf2.classes_) == ["cold", "hot"]
 
 
+def test_save_and_load_give_the_parameters_back_as_they_were(tmp_path, ramp):
+    theory, df = ramp
+    model = _fast(
+        theory=theory,
+        inputs=("x1", "x2"),  # a tuple, not a list
+        hidden=[8],  # a list, not a tuple
+        physics=["rising"],
+        batch_size=np.int64(16),  # as GridSearchCV over np.arange gives it
+        checkpoint_path=tmp_path / "ck.tgds",  # a Path
+        epochs=5,
+    ).fit(df)
+    loaded = tgds.load(tgds.save(model, tmp_path / "m.tgds"))
+    params, back = model.get_params(), loaded.get_params()
+    for key in ("inputs", "hidden", "physics", "checkpoint_path"):
+        assert back[key] == params[key] and type(back[key]) is type(params[key]), key
+    assert back["batch_size"] == 16
+    # an object-dtype label array comes back as one: predict returns the same dtype
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    labels = np.where(X[:, 0] > 0, "hot", "cold").astype(object)
+    clf = TheoryGuidedClassifier(hidden=(4,), epochs=3, random_state=0).fit(X, labels)
+    clf2 = tgds.load(tgds.save(clf, tmp_path / "clf.tgds"))
+    assert clf2.predict(X).dtype == clf.predict(X).dtype == object
+    # what cannot be stored is said at save time
+    custom = _fast(theory=theory, epochs=2, optimizer=optax.sgd(1e-2)).fit(df)
+    with pytest.warns(UserWarning, match="does not store a custom optimizer"):
+        assert tgds.load(tgds.save(custom, tmp_path / "o.tgds")).optimizer is None
+
+
+def test_fade_with_hard_bounds_on_a_bounded_target_is_refused():
+    theory, df = _hybrid_data()
+    bounded = Theory(
+        variables=[*theory.variables[:2], Variable("y", "K", bounds=(0, 20), role="target")]
+    )
+    model = _fast(theory=bounded, residual_of="sim", out_of_range="fade", hard_bounds=True)
+    with pytest.raises(InvalidParameterError, match="not the identity"):
+        model.fit(df)
+    # without bounds on the target the transform is the identity: nothing to refuse
+    _fast(theory=theory, residual_of="sim", out_of_range="fade", hard_bounds=True, epochs=2).fit(df)
+
+
 def test_load_rejects_bad_files(tmp_path, ramp):
     theory, df = ramp
     path = tgds.save(_fast(theory=theory, epochs=2).fit(df), tmp_path / "m.tgds")
@@ -365,6 +406,70 @@ def test_resume_accepts_an_equal_custom_optimizer_and_refuses_a_changed_setup(tm
     )
     with pytest.raises(TgdsError, match="different configuration"):
         model(schedule(), theory=flipped).fit(df, resume=True)  # another loss
+
+
+def test_resume_matches_equal_parameters_and_refuses_another_estimator(tmp_path, ramp):
+    theory, df = ramp
+    ckpt = tmp_path / "ckpt.tgds"
+    first = _fast(theory=theory, epochs=10, hidden=(8,), checkpoint_path=ckpt).fit(df)
+    # equal parameters written another way: a list for a tuple, an int for a float
+    again = _fast(theory=theory, epochs=10, hidden=[8], physics_weight=1, checkpoint_path=ckpt).fit(
+        df, resume=True
+    )
+    np.testing.assert_array_equal(again.predict(df), first.predict(df))
+    assert again.history_ == first.history_  # nothing trained again
+    # a model loaded from a file resumes its own checkpoint
+    loaded = tgds.load(tgds.save(first, tmp_path / "m.tgds"))
+    np.testing.assert_array_equal(loaded.fit(df, resume=True).predict(df), first.predict(df))
+    labels = df.assign(y=(df["y"] > 0.8).astype(int))
+    with pytest.raises(TgdsError, match="different configuration"):
+        TheoryGuidedClassifier(
+            hidden=(8,), epochs=10, learning_rate=1e-2, random_state=0, checkpoint_path=ckpt
+        ).fit(labels[["x1", "x2"]], labels["y"], resume=True)
+
+
+def test_resume_without_a_random_state_repeats_the_interrupted_fit(tmp_path, ramp):
+    # random_state=None draws a seed per fit; the checkpoint keeps it for the resume
+    theory, df = ramp
+    ckpt = tmp_path / "ckpt.tgds"
+
+    class Stop(Exception):
+        pass
+
+    def model(**kw):
+        return _fast(theory=theory, epochs=20, random_state=None, checkpoint_every=5, **kw)
+
+    full = model(checkpoint_path=tmp_path / "full.tgds").fit(df)
+    seed = tgds.nn.checkpoint_info(tmp_path / "full.tgds")["base_seed"]
+    with pytest.MonkeyPatch.context() as mp:
+        # the interrupted fit draws the same seed as the full one, then stops at epoch 10
+        mp.setattr(np.random, "randint", lambda *a, **k: seed)
+        import tgds.nn._train as loop
+
+        real = loop._save_checkpoint
+
+        def stop_after_10(path, state, *args):
+            real(path, state, *args)
+            if state.epoch == 10:
+                raise Stop
+
+        mp.setattr(loop, "_save_checkpoint", stop_after_10)
+        with pytest.raises(Stop):
+            model(checkpoint_path=ckpt).fit(df)
+    resumed = model(checkpoint_path=ckpt).fit(df, resume=True)  # a fresh draw would differ
+    np.testing.assert_array_equal(resumed.predict(df), full.predict(df))
+
+
+def test_resuming_an_early_stopped_fit_trains_no_further_epoch(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 2))
+    y = X[:, 0] + 0.5 * rng.normal(size=200)
+    kw = dict(epochs=200, patience=2, learning_rate=0.05, checkpoint_path=tmp_path / "c.tgds")
+    first = _fast(**kw).fit(X, y)
+    assert first.stopped_early_ and first.n_epochs_ < 200
+    again = _fast(**kw).fit(X, y, resume=True)
+    assert again.stopped_early_ and again.n_epochs_ == first.n_epochs_
+    np.testing.assert_array_equal(again.predict(X), first.predict(X))
 
 
 def test_classifier_learns_and_respects_a_monotonic_probability():

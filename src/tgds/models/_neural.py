@@ -9,6 +9,7 @@ theory the estimators are plain networks on arrays (and pass scikit-learn's chec
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,7 @@ from tgds.nn import (
     TrainingError,
     TrainSettings,
     build_physics_terms,
+    checkpoint_info,
     l2_penalty,
     make_network,
     train,
@@ -376,7 +378,7 @@ class _TheoryGuidedNetwork(BaseEstimator):
         targets: tuple,
     ) -> None:
         n = Xf.shape[0]
-        rng = check_random_state(self.random_state)
+        rng, base_seed = self._random_state(resume)
         seed = int(rng.randint(0, 2**31 - 1))
         key = jax.random.PRNGKey(seed)
         init_key, train_key = jax.random.split(key)
@@ -384,6 +386,14 @@ class _TheoryGuidedNetwork(BaseEstimator):
         order = rng.permutation(n) if self.validation_split == "random" else np.arange(n)[::-1]
         val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
         lower, upper = self._output_bounds(targets, Y.shape[1])
+        bounded = self.hard_bounds and np.isfinite(np.r_[lower, upper]).any()
+        if bounded and self.out_of_range == "fade" and not self._is_classifier:
+            raise InvalidParameterError(
+                "out_of_range='fade' returns the prediction to the physics model where the "
+                "correction fades, but hard_bounds=True maps every prediction, the physics "
+                "model's included, through a bounds transform that is not the identity; use one "
+                "of them (with fade, a bounds term or ProjectToBounds keeps the predictions in range)."
+            )
         network = make_network(
             Xf[train_idx],
             self._scaling_targets(Y[train_idx]),
@@ -446,6 +456,7 @@ class _TheoryGuidedNetwork(BaseEstimator):
                 validate=validate,
                 resume=resume,
                 fingerprint=fingerprint,
+                info={"base_seed": base_seed} if base_seed is not None else None,
             )
         except TrainingError as err:
             self._store(err.result, features, targets, terms)
@@ -548,6 +559,20 @@ class _TheoryGuidedNetwork(BaseEstimator):
         self.skipped_physics_ = tuple(skipped)
         return terms
 
+    def _random_state(self, resume: bool) -> tuple[np.random.RandomState, int | None]:
+        """The generator of this fit's seed and validation split, and the fresh seed it was
+        made from when ``random_state=None``. Checkpoints keep that seed (``base_seed``), so
+        that a resumed fit repeats the interrupted one."""
+        if self.random_state is not None:
+            return check_random_state(self.random_state), None
+        base = None
+        path = self.checkpoint_path
+        if resume and path is not None and Path(path).is_file():
+            base = checkpoint_info(Path(path)).get("base_seed")
+        if not isinstance(base, int):
+            base = int(np.random.randint(0, 2**31 - 1))
+        return np.random.RandomState(base), base
+
     def _fingerprint(
         self, Xf: np.ndarray, Y: np.ndarray, terms: list[LossTerm], network: PhysicalNetwork
     ) -> str:
@@ -569,7 +594,10 @@ class _TheoryGuidedNetwork(BaseEstimator):
                 (jtu.keystr(path), np.shape(leaf), str(jnp.asarray(leaf).dtype))
                 for path, leaf in jtu.tree_flatten_with_path(state)[0]
             ]
-        h = hashlib.sha256(repr(sorted((k, repr(v)) for k, v in params.items())).encode())
+        params["estimator"] = type(self).__name__
+        h = hashlib.sha256(
+            repr(sorted((k, repr(_canonical(v))) for k, v in params.items())).encode()
+        )
         for arr in (Xf, Y, *[a for t in terms for a in t.points.values()]):
             h.update(np.ascontiguousarray(arr).tobytes())
         return h.hexdigest()
@@ -595,15 +623,33 @@ class _TheoryGuidedNetwork(BaseEstimator):
         params = self.get_params()
         if params["theory"] is not None:
             params["theory"] = params["theory"].to_toml()
-        params["optimizer"] = None if params["optimizer"] is None else "custom"
+        if params["optimizer"] is not None:
+            warnings.warn(
+                "tgds.save does not store a custom optimizer (Optax transformations hold "
+                "functions); the loaded model predicts the same, but has optimizer=None, so a "
+                "refit uses the default Adam(W). Set its optimizer again before refitting.",
+                UserWarning,
+                stacklevel=3,
+            )
+            params["optimizer"] = "custom"
+        if isinstance(params["random_state"], np.random.RandomState):
+            warnings.warn(
+                "tgds.save stores random_state=None in place of a RandomState instance; pass an "
+                "integer random_state for refits that repeat.",
+                UserWarning,
+                stacklevel=3,
+            )
+            params["random_state"] = None
         w = params["weighting"]
         params["weighting"] = None if w is None else dataclass_fields(w)
-        params["checkpoint_path"] = (
-            None if params["checkpoint_path"] is None else str(params["checkpoint_path"])
-        )
-        params["hidden"] = list(params["hidden"])
-        for key in ("inputs", "targets", "physics", "residual_of"):
-            if isinstance(params[key], tuple):
+        # the containers given (tuple or list, a Path), restored on loading: equal parameters
+        types = {}
+        if isinstance(params["checkpoint_path"], Path):
+            types["checkpoint_path"] = "Path"
+            params["checkpoint_path"] = str(params["checkpoint_path"])
+        for key in ("hidden", "inputs", "targets", "physics", "residual_of"):
+            if isinstance(params[key], tuple | list):
+                types[key] = type(params[key]).__name__
                 params[key] = list(params[key])
         fitted = {
             "features_": list(self.features_),
@@ -621,13 +667,20 @@ class _TheoryGuidedNetwork(BaseEstimator):
             fitted["feature_names_in_"] = [str(c) for c in self.feature_names_in_]
         if self._is_classifier:
             fitted["classes_"] = self.classes_.tolist()
+            fitted["classes_dtype"] = "object" if self.classes_.dtype.kind == "O" else None
         net = self.model_
         shapes = {
             "n_in": int(net.x_shift.shape[0]),
             "n_out": int(net.y_shift.shape[0]),
             "fourier": 0 if net.net.fourier is None else int(net.net.fourier.shape[1]),
         }
-        return {"class": type(self).__name__, "params": params, "fitted": fitted, "shapes": shapes}
+        return {
+            "class": type(self).__name__,
+            "params": params,
+            "param_types": types,
+            "fitted": fitted,
+            "shapes": shapes,
+        }
 
     @classmethod
     def _from_state(cls, meta: dict[str, Any], read_tree: Any) -> _TheoryGuidedNetwork:
@@ -642,7 +695,11 @@ class _TheoryGuidedNetwork(BaseEstimator):
             params["weighting"] = dataclass_from_fields(
                 kinds, params["weighting"], "weighting", "the model file"
             )
-        params["hidden"] = tuple(params["hidden"])
+        # the containers of the parameters; older files restored only ``hidden`` (a tuple)
+        types = meta.get("param_types", {"hidden": "tuple"})
+        for key, kind in types.items():
+            if key in params and params[key] is not None:
+                params[key] = {"tuple": tuple, "list": list, "Path": Path}[kind](params[key])
         est = cls(**params)
         shapes = meta["shapes"]
         template = make_network(
@@ -656,7 +713,8 @@ class _TheoryGuidedNetwork(BaseEstimator):
             **est._structure(tuple(meta["fitted"]["features_"]), shapes["n_out"]),
         )
         est.model_ = read_tree(template)
-        fitted = meta["fitted"]
+        fitted = dict(meta["fitted"])
+        classes_dtype = fitted.pop("classes_dtype", None)
         for key, value in fitted.items():
             setattr(est, key, value)
         est.features_ = tuple(fitted["features_"])
@@ -666,8 +724,24 @@ class _TheoryGuidedNetwork(BaseEstimator):
         if "feature_names_in_" in fitted:
             est.feature_names_in_ = np.asarray(fitted["feature_names_in_"], dtype=object)
         if "classes_" in fitted:
-            est.classes_ = np.asarray(fitted["classes_"])
+            est.classes_ = np.asarray(fitted["classes_"], dtype=classes_dtype)
         return est
+
+
+def _canonical(value: Any) -> Any:
+    """``value`` with equal parameters made equal: sequences as tuples, numbers as floats
+    (``1`` and ``1.0``, ``np.int64(8)`` and ``8``), mappings sorted; for fingerprints."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, list | tuple):
+        return tuple(_canonical(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), _canonical(v)) for k, v in value.items()))
+    return value
 
 
 def _build_terms(ctx, constraints, points, codes, weights, batch_size):
@@ -715,7 +789,8 @@ class TheoryGuidedRegressor(RegressorMixin, _TheoryGuidedNetwork):
         the fading band the network sees its inputs unclipped, so physics terms can still
         shape the correction there (a clipped correction times a changing fade would add a
         trend along the clipped input, e.g. inverted profiles below the deepest training
-        depth). The corrected column itself is never clipped.
+        depth). The corrected column itself is never clipped. Not with ``hard_bounds`` on a
+        bounded target: its transform would move the physics model's own predictions.
     residual_of : str or list of str, optional
         An input column (one per target), typically a physics model's output, that the
         network corrects: prediction = that column + network. Physics terms and bounds

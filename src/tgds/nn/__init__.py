@@ -17,7 +17,14 @@ from tgds.nn._network import (
     trainable_filter,
 )
 from tgds.nn._terms import TermContext, build_physics_terms
-from tgds.nn._train import LossTerm, TrainingError, TrainResult, TrainSettings, train
+from tgds.nn._train import (
+    LossTerm,
+    TrainingError,
+    TrainResult,
+    TrainSettings,
+    checkpoint_info,
+    train,
+)
 from tgds.nn._weighting import AbstractWeighting, FixedWeights, ReLoBRaLo
 
 __all__ = [
@@ -33,6 +40,7 @@ __all__ = [
     "TrainSettings",
     "TrainingError",
     "build_physics_terms",
+    "checkpoint_info",
     "count_parameters",
     "l2_penalty",
     "make_network",

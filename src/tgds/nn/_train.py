@@ -28,7 +28,7 @@ from tgds.exceptions import TgdsError
 from tgds.nn._weighting import AbstractWeighting, FixedWeights
 from tgds.utils import read_container, read_container_meta, write_container
 
-__all__ = ["LossTerm", "TrainSettings", "TrainResult", "TrainingError", "train"]
+__all__ = ["LossTerm", "TrainSettings", "TrainResult", "TrainingError", "checkpoint_info", "train"]
 
 _CHECKPOINT_KIND = "checkpoint-1"
 
@@ -206,6 +206,7 @@ def train(
     validate: Callable[[Any], float] | None = None,
     resume: bool = False,
     fingerprint: str = "",
+    info: dict[str, Any] | None = None,
     callback: Callable[[int, dict[str, float]], None] | None = None,
 ) -> TrainResult:
     """Minimise ``sum_i weight_i * lambda_i * term_i`` over the leaves selected by ``trainable``.
@@ -228,6 +229,9 @@ def train(
         Continue from ``settings.checkpoint`` if it exists.
     fingerprint : str
         Identifies the configuration; a checkpoint with another fingerprint is refused.
+    info : dict, optional
+        JSON values stored with each checkpoint, for the caller to read back before a
+        resume (:func:`checkpoint_info`), e.g. the seed it drew.
     callback : callable, optional
         ``callback(epoch, record)`` after each epoch (e.g. to stop from outside).
 
@@ -268,9 +272,9 @@ def train(
     points = [{k: jnp.asarray(v) for k, v in t.points.items()} for t in terms]
     adaptive = not isinstance(settings.weighting, FixedWeights)
     start = time.perf_counter()
-    stopped_early = False
     with _progress(settings.verbose, settings.epochs, state.epoch) as advance:
-        while state.epoch < settings.epochs:
+        # a run that stopped early is finished: resuming it trains no further epoch
+        while state.epoch < settings.epochs and not state.stopped_early:
             e = state.epoch
             scale = settings.schedule(e)
             new = epoch_fn(
@@ -322,18 +326,16 @@ def train(
                 and validate is not None
                 and state.bad_epochs >= settings.patience
             ):
-                stopped_early = True
+                state.stopped_early = True
             if settings.checkpoint is not None and (
-                state.epoch % settings.checkpoint_every == 0 or stopped_early
+                state.epoch % settings.checkpoint_every == 0 or state.stopped_early
             ):
-                _save_checkpoint(Path(settings.checkpoint), state, fingerprint)
+                _save_checkpoint(Path(settings.checkpoint), state, fingerprint, info)
             if callback is not None:
                 callback(e + 1, record)
-            if stopped_early:
-                break
     if settings.checkpoint is not None:
-        _save_checkpoint(Path(settings.checkpoint), state, fingerprint)
-    return state.result(state.best, static, start, stopped_early)
+        _save_checkpoint(Path(settings.checkpoint), state, fingerprint, info)
+    return state.result(state.best, static, start, state.stopped_early)
 
 
 @dataclass
@@ -347,6 +349,7 @@ class _State:
     best_epoch: int
     best_val: float
     bad_epochs: int
+    stopped_early: bool = False
 
     def result(self, params: Any, static: Any, start: float, stopped_early: bool) -> TrainResult:
         """A :class:`TrainResult` holding ``params`` (the best or the last good weights)."""
@@ -381,13 +384,15 @@ def _check_finite(
     )
 
 
-def _save_checkpoint(path: Path, state: _State, fingerprint: str) -> None:
+def _save_checkpoint(path: Path, state: _State, fingerprint: str, info: dict | None) -> None:
     meta = {
         "fingerprint": fingerprint,
+        "info": info or {},
         "epoch": state.epoch,
         "best_epoch": state.best_epoch,
         "best_val": state.best_val,
         "bad_epochs": state.bad_epochs,
+        "stopped_early": state.stopped_early,
         "history": state.history,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -396,11 +401,17 @@ def _save_checkpoint(path: Path, state: _State, fingerprint: str) -> None:
     )
 
 
+def checkpoint_info(path: Path) -> dict[str, Any]:
+    """The ``info`` a checkpoint was written with (``{}`` when there is none)."""
+    return dict(read_container_meta(Path(path), _CHECKPOINT_KIND).get("info") or {})
+
+
 def _load_checkpoint(path: Path, state: _State, fingerprint: str) -> _State:
     if read_container_meta(path, _CHECKPOINT_KIND).get("fingerprint") != fingerprint:
         raise TgdsError(
-            f"checkpoint '{path}' was written by a different configuration or data; "
-            "delete it or fit with resume=False to start again."
+            f"checkpoint '{path}' was written by a different configuration or data (for the "
+            "estimators: another class, other parameters, theory, training rows or unlabeled "
+            "points); delete it or fit with resume=False to start again."
         )
     like = (state.params, state.opt_state, state.wstate, state.best)
     meta, (params, opt_state, wstate, best) = read_container(path, _CHECKPOINT_KIND, lambda _: like)
@@ -414,6 +425,7 @@ def _load_checkpoint(path: Path, state: _State, fingerprint: str) -> _State:
         best_epoch=int(meta["best_epoch"]),
         best_val=float(meta["best_val"]),
         bad_epochs=int(meta["bad_epochs"]),
+        stopped_early=bool(meta.get("stopped_early", False)),
     )
 
 

@@ -39,7 +39,7 @@ def write_container(path: Path | str, kind: str, meta: dict[str, Any], tree: Any
 
     leaves = io.BytesIO()
     eqx.tree_serialise_leaves(leaves, tree)
-    header = json.dumps(meta, allow_nan=True).encode("utf-8")
+    header = json.dumps(meta, allow_nan=True, default=_plain).encode("utf-8")
     data = (
         _PREFIX
         + kind.encode("ascii")
@@ -49,6 +49,15 @@ def write_container(path: Path | str, kind: str, meta: dict[str, Any], tree: Any
         + leaves.getvalue()
     )
     return atomic_write_bytes(path, data)
+
+
+def _plain(value: Any) -> Any:
+    """NumPy scalars (``np.int64(16)`` from a grid search) as plain numbers for JSON."""
+    import numpy as np  # noqa: PLC0415
+
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} cannot be written to a tgds file: {value!r:.60}")
 
 
 def _split(path: Path | str, kind: str) -> tuple[dict[str, Any], bytes]:
