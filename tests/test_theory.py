@@ -557,6 +557,12 @@ def test_two_disjoint_bounds() -> None:
     assert_mentions(message(err), "contradictory", "[2, inf]", "'r'", "already declared", "[0, 1]")
 
 
+def test_bounds_that_only_touch_are_refused_as_such() -> None:
+    with pytest.raises(TheoryError) as err:
+        Theory(xy(), constraints=[Bounds("y", 0.0, 5.0), Bounds("y", 5.0, 10.0)])
+    assert_mentions(message(err), "contradictory", "[5, 10]", "[0, 5]", "only at 5", "no range")
+
+
 def test_overlapping_bounds_are_accepted() -> None:
     t = Theory(xy(bounds=(0, 10)), constraints=[Bounds("y", 5.0, 20.0), Bounds("y", upper=7.0)])
     assert len(t.constraints) == 2

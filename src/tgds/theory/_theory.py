@@ -384,8 +384,15 @@ class Theory:
             if c.quantity in limits:
                 plo, phi, source = limits[c.quantity]
                 if max(lo, plo) >= min(hi, phi):
+                    meet = max(lo, plo) == min(hi, phi)
                     raise TheoryError(
-                        f"contradictory constraints: bounds [{lo:g}, {hi:g}] on {c.quantity!r} do not overlap {source} [{plo:g}, {phi:g}]."
+                        f"contradictory constraints: bounds [{lo:g}, {hi:g}] on {c.quantity!r} "
+                        + (
+                            f"meet {source} [{plo:g}, {phi:g}] only at {max(lo, plo):g}, which leaves no range"
+                            if meet
+                            else f"do not overlap {source} [{plo:g}, {phi:g}]"
+                        )
+                        + "."
                     )
                 lo, hi = max(lo, plo), min(hi, phi)
             limits[c.quantity] = (lo, hi, f"the bounds already declared on {c.quantity!r}")
