@@ -559,8 +559,10 @@ def test_theory_level_errors_name_the_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("as_path", [True, False])
-def test_missing_file(tmp_path: Path, as_path: bool) -> None:
-    path = tmp_path / "nowhere" / "theory.toml"
+@pytest.mark.parametrize("name", ["theory.toml", "theory.txt"])
+def test_missing_file(tmp_path: Path, as_path: bool, name: str) -> None:
+    # a missing path not ending in .toml is not taken for TOML text either
+    path = tmp_path / "nowhere" / name
     with pytest.raises(TheoryError) as err:
         Theory.from_toml(path if as_path else str(path))
     assert str(err.value) == f"theory file '{path}' does not exist."

@@ -75,7 +75,12 @@ def _read(source: str | Path) -> _Source:
     if isinstance(source, Path) or (
         isinstance(source, str)
         and "\n" not in source
-        and (source.strip().lower().endswith(".toml") or Path(source).is_file())
+        and (
+            source.strip().lower().endswith(".toml")
+            or Path(source).is_file()
+            # one line with no key and no table is not TOML text: a path (misspelt?)
+            or (source.strip() and "=" not in source and "[" not in source)
+        )
     ):
         path = Path(source)
         try:
