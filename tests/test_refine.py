@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ import pandas as pd
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, RegressorMixin, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.isotonic import isotonic_regression
@@ -1155,3 +1156,278 @@ def test_isotonic_projection_refuses_unknown_constraints_and_two_target_relation
         IsotonicProjection().apply(ctx, {"u": np.zeros(8), "v": np.zeros(8)})
     with pytest.raises(DataError, match="needs the column 'g'; X has \\['z'\\]"):
         IsotonicProjection().apply(_ctx(theory, pd.DataFrame({"z": [0.0]})), {"q": np.zeros(1)})
+
+
+# -- non-finite values -------------------------------------------------------------------------
+def test_nan_model_violates_every_check_and_scores_zero():
+    theory = Theory(
+        [Variable("x", "m"), Variable("g", role="group"), Variable("y", "m", role="target")],
+        constraints=[
+            Monotonic("y", wrt="x", within="g", name="pairs"),
+            Monotonic("y", wrt="x", name="slope"),
+            Shape("y", "x", "convex", name="shape"),
+            Equation("y == 2*x", name="eq"),
+            Invariance(Translation(("x",), (1.0,)), name="inv"),
+        ],
+    )
+    X = pd.DataFrame({"x": np.linspace(0, 1, 5), "g": "a"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "All-NaN slice" or invalid-value warnings
+        report = audit(lambda X: np.full(len(X), np.nan), theory, X)
+    for r in report.results:
+        assert r.n_checks > 0 and r.n_violations == r.n_checks, r.label
+        assert r.max_violation == math.inf
+    assert report.score == 0.0
+
+
+def test_one_non_finite_prediction_violates_the_checks_it_is_in():
+    theory = _pair_theory()
+    X = pd.DataFrame({"z": [0.0, 1.0, 2.0, 3.0], "g": "a"})
+    q = np.array([0.0, np.nan, 2.0, 3.0])
+    result = audit(lambda X: q, theory, X)["mono"]
+    assert result.violations == (((0, 1), math.inf), ((1, 2), math.inf))
+    # an infinite value must not make the slack of derivative checks infinite
+    grid = _frame(GRID)
+    model = lambda X: np.where(_x(X) == -1.0, np.inf, _x(X) ** 2)  # noqa: E731
+    up = audit(model, _one_input(Monotonic("y", wrt="x", name="m")), grid)["m"]
+    assert up.n_violations == 50 and _rows(up) == set(range(50))
+    assert dict(up.violations)[(0,)] == math.inf
+    eq = audit(model, _one_input(Equation("y == x**2", name="e")), grid)["e"]
+    assert eq.violations == (((0,), math.inf),)
+
+
+def test_isotonic_projection_leaves_non_finite_values_and_projects_the_rest():
+    X = pd.DataFrame({"z": [0.0, 1.0, 2.0, 3.0, 4.0], "g": "a"})
+    q = np.array([0.0, np.nan, 2.0, 1.0, np.inf])
+    out = IsotonicProjection().apply(_ctx(_pair_theory(), X), {"q": q})["q"]
+    np.testing.assert_array_equal(out, [0.0, np.nan, 1.5, 1.5, np.inf])
+
+
+def test_density_projection_with_a_nan_temperature(lake_theory):
+    X = pd.DataFrame({"DateTime": "d", "Depth": [0.0, 1.0, 2.0, 3.0]})
+    raw = np.array([18.0, np.nan, 19.0, 10.0])  # 18 above 19 degC is an inversion
+    fixed = IsotonicProjection().apply(_ctx(lake_theory, X), {"Observed_temp": raw})
+    t = fixed["Observed_temp"]
+    assert np.isnan(t[1]) and t[3] == 10.0
+    assert t[0] == pytest.approx(t[2], abs=1e-9) and 18.0 < t[0] < 19.0
+
+
+def test_rows_without_a_finite_wrt_are_neither_audited_nor_projected():
+    X = pd.DataFrame({"z": [0.0, np.nan, 1.0, 2.0], "g": "a"})
+    theory = _pair_theory()
+    ctx = _ctx(theory, X)
+    q = np.array([0.0, -5.0, 2.0, 1.0])  # the row at z = NaN is in no order
+    assert audit(lambda X: q, theory, X)["mono"].violations == (((2, 3), 1.0),)
+    np.testing.assert_array_equal(
+        IsotonicProjection().apply(ctx, {"q": q})["q"], [0.0, -5.0, 1.5, 1.5]
+    )
+    consistent = np.array([0.0, -5.0, 1.0, 2.0])
+    assert audit(lambda X: consistent, theory, X)["mono"].n_violations == 0
+    np.testing.assert_array_equal(
+        IsotonicProjection().apply(ctx, {"q": consistent})["q"], consistent
+    )
+
+
+# -- isotonic projection: bounds constraints and ties in wrt -----------------------------------------
+def test_density_projection_keeps_a_bounds_constraint_that_projecting_to_bounds_enforced():
+    rho = "1000*(1 - (T + 288.9414)*(T - 3.9863)**2/(508929.2*(T + 68.12963)))"
+    theory = Theory(
+        [
+            Variable("Depth", "m"),
+            Variable("Date", role="group"),
+            Variable("T", "degC", bounds=(0, 40), role="target"),
+        ],
+        relations={"density": Relation("density", rho, unit="kg/m^3", empirical=True)},
+        constraints=[Monotonic("density", wrt="Depth", within="Date"), Bounds("T", lower=1.0)],
+    )
+    X = pd.DataFrame({"Depth": [0.0, 1.0], "Date": "d"})
+    ctx = _ctx(theory, X)
+    preds = {"T": np.array([1.0, 10.0])}
+    for repair in default_repairs(theory):
+        preds = repair.apply(ctx, preds)
+    assert np.all(preds["T"] >= 1.0)
+    assert audit(lambda X: preds["T"], theory, X).score == 1.0
+
+
+def test_isotonic_projection_of_tied_rows_follows_the_audits_levels():
+    # two rows at z = 0 are not ordered: 1 then 0 at z = 0, then 2 at z = 1 is consistent
+    X = pd.DataFrame({"z": [0.0, 0.0, 1.0], "g": "a"})
+    theory = _pair_theory()
+    ctx = _ctx(theory, X)
+    q = np.array([1.0, 0.0, 2.0])
+    assert audit(lambda X: q, theory, X)["mono"].n_violations == 0
+    np.testing.assert_array_equal(IsotonicProjection().apply(ctx, {"q": q})["q"], q)
+    # 0.5 at z = 1 lies below 1 at z = 0 only: the nearest repair pools those two, not 0
+    q = np.array([1.0, 0.0, 0.5])
+    out = IsotonicProjection().apply(ctx, {"q": q})["q"]
+    np.testing.assert_allclose(out, [0.75, 0.0, 0.75], rtol=0, atol=1e-15)
+    decreasing = _pair_theory("decreasing")
+    out = IsotonicProjection().apply(_ctx(decreasing, X), {"q": -q})["q"]
+    np.testing.assert_allclose(out, [-0.75, 0.0, -0.75], rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_isotonic_projection_with_ties_is_the_least_squares_projection(seed):
+    from scipy.optimize import minimize  # noqa: PLC0415
+
+    from tgds.utils import monotone_pairs  # noqa: PLC0415
+
+    rng = np.random.default_rng(seed)
+    n = 9
+    z = rng.integers(0, 4, n).astype(float)
+    q = rng.normal(0, 1, n)
+    X = pd.DataFrame({"z": z, "g": "a"})
+    theory = _pair_theory()
+    out = IsotonicProjection().apply(_ctx(theory, X), {"q": q})["q"]
+    assert audit(lambda X: out, theory, X)["mono"].n_violations == 0
+    pairs = monotone_pairs(z, np.zeros(n, dtype=int))
+    constraints = [{"type": "ineq", "fun": lambda y, i=i, j=j: y[j] - y[i]} for i, j in pairs]
+    ref = minimize(
+        lambda y: np.sum((y - q) ** 2),
+        q,
+        jac=lambda y: 2 * (y - q),
+        constraints=constraints,
+        method="SLSQP",
+        options={"ftol": 1e-14, "maxiter": 500},
+    ).x
+    np.testing.assert_allclose(out, ref, rtol=0, atol=1e-6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    data=st.lists(
+        st.tuples(
+            st.integers(0, 2),
+            st.integers(0, 3),
+            st.floats(-1e3, 1e3, allow_nan=False, allow_subnormal=False),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    increasing=st.booleans(),
+)
+def test_isotonic_projection_with_ties_is_consistent_and_idempotent(data, increasing):
+    g, z, q = (np.array(c) for c in zip(*data, strict=True))
+    X = pd.DataFrame({"z": z.astype(float), "g": g})
+    theory = _pair_theory("increasing" if increasing else "decreasing")
+    ctx = _ctx(theory, X)
+    once = IsotonicProjection().apply(ctx, {"q": q.astype(float)})["q"]
+    assert audit(lambda X: once, theory, X)["mono"].n_violations == 0
+    np.testing.assert_array_equal(IsotonicProjection().apply(ctx, {"q": once})["q"], once)
+
+
+# -- default repairs: equations that cannot be projected -----------------------------------------
+def test_default_repairs_leave_out_nonlinear_and_target_free_equations():
+    X = pd.DataFrame({"x": np.linspace(1, 2, 10), "z": np.linspace(2, 4, 10)})
+    nonlinear = Theory(
+        [Variable("x"), Variable("y", role="target", bounds=(0, 5))],
+        constraints=[Equation("y**2 == x")],
+    )
+    inputs_only = Theory(
+        [Variable("x"), Variable("z"), Variable("y", role="target", bounds=(0, 5))],
+        constraints=[Equation("z == 2*x", name="inputs")],
+    )
+    for theory in (nonlinear, inputs_only):
+        assert default_repairs(theory) == (ProjectToBounds(),)
+        model = ConsistentRegressor(LinearRegression(), theory).fit(X, np.sqrt(X["x"]))
+        assert model.predict(X).shape == (10,)
+    mixed = _budget_theory("a + b + c == total", "a*b == 1")
+    assert default_repairs(mixed) == (ConservationProjection(("eq0",)), ProjectToBounds())
+    ctx = _ctx(inputs_only, X)
+    with pytest.raises(TheoryError, match="equation 'inputs' involves no predicted target"):
+        ConservationProjection().apply(ctx, {"y": np.zeros(10)})
+
+
+# -- predictions and observations matched to the targets ------------------------------------------
+class _FrameModel(RegressorMixin, BaseEstimator):
+    """A fitted model whose predict returns a data frame with the given columns."""
+
+    def __init__(self, columns):
+        self.columns = columns
+
+    def fit(self, X, y=None):
+        self.fitted_ = True
+        return self
+
+    def predict(self, X):
+        values = {"a": 0.5, "b": 15.0}
+        return pd.DataFrame({c: np.full(len(X), values.get(c, 0.0)) for c in self.columns})
+
+
+def _two_targets():
+    return Theory(
+        [
+            Variable("x", "m"),
+            Variable("a", role="target", bounds=(0, 1)),
+            Variable("b", role="target", bounds=(10, 20)),
+        ],
+        constraints=[Bounds("a", name="ra"), Bounds("b", name="rb")],
+    )
+
+
+def test_data_frame_predictions_are_matched_to_the_targets_by_name():
+    theory = _two_targets()
+    X = _frame([0.0, 1.0, 2.0])
+    assert audit(_FrameModel(["b", "a"]), theory, X).score == 1.0
+    model = ConsistentRegressor(_FrameModel(["b", "a"]).fit(X), theory, prefit=True).fit()
+    np.testing.assert_array_equal(model.predict(X), [[0.5, 15.0]] * 3)
+    with pytest.raises(
+        DataError, match="columns \\['b', 'c'\\]; expected the targets \\['a', 'b'\\]"
+    ):
+        audit(_FrameModel(["b", "c"]), theory, X)
+    with pytest.raises(DataError, match="columns \\['p', 'q'\\]; expected the targets"):
+        ConsistentRegressor(_FrameModel(["p", "q"]).fit(X), theory, prefit=True).fit().predict(X)
+
+
+def test_audit_checks_the_shape_of_y():
+    theory = _one_input(Bounds("y", upper=1.0))
+    X = _frame([0.0, 1.0, 2.0, 3.0])
+    for y in ([1.0, 2.0], np.zeros(8), np.zeros((4, 2))):
+        with pytest.raises(DataError, match="y has shape .*; expected \\(4,\\) or \\(4, 1\\)"):
+            audit(lambda X: np.zeros(4), theory, X, y=y)
+    assert audit(lambda X: np.zeros(4), theory, X, y=np.ones((4, 1))).rmse == 1.0
+    two = _two_targets()
+    with pytest.raises(DataError, match="y has shape \\(4,\\); expected \\(4, 2\\)"):
+        audit(lambda X: np.zeros((4, 2)), two, X, y=np.zeros(4))
+    y = pd.DataFrame({"b": [15.0] * 4, "a": [0.5] * 4})
+    assert audit(_FrameModel(["a", "b"]), two, X, y=y).rmse == 0.0
+
+
+def test_audit_names_a_non_numeric_column_it_must_differentiate_along():
+    theory = Theory(
+        [Variable("t", "s", role="time"), Variable("y", role="target")],
+        constraints=[Monotonic("y", wrt="t", name="m")],
+    )
+    X = pd.DataFrame({"t": pd.date_range("2020", periods=4)})
+    with pytest.raises(
+        DataError, match="'m' differentiates along the column 't', which has dtype datetime64"
+    ):
+        audit(lambda X: np.arange(4.0), theory, X)
+    for values in ([True, False, True], ["1", "2", "3"]):
+        theory = _one_input(Shape("y", "x", "convex", name="s"))
+        with pytest.raises(
+            DataError, match="along the column 'x', which has dtype .*numeric column"
+        ):
+            audit(lambda X: np.arange(3.0), theory, pd.DataFrame({"x": values}))
+    words = Theory(
+        [Variable("a"), Variable("b"), Variable("y", role="target")],
+        constraints=[Interactions([["a"], ["b"]], name="i")],
+    )
+    X = pd.DataFrame({"a": [1.0, 2.0], "b": ["u", "v"]})
+    with pytest.raises(DataError, match="'i' differentiates along the column 'b'"):
+        audit(lambda X: np.zeros(len(X)), words, X)
+    pairs = pd.DataFrame({"z": ["deep", "shallow"], "g": "a"})
+    with pytest.raises(DataError, match="'mono' orders rows along the column 'z', which has dtype"):
+        audit(lambda X: np.zeros(len(X)), _pair_theory(), pairs)
+    with pytest.raises(DataError, match="'mono' orders rows along the column 'z'"):
+        IsotonicProjection().apply(_ctx(_pair_theory(), pairs), {"q": np.zeros(2)})
+
+
+def test_monotonic_within_groups_orders_rows_by_date_and_leaves_out_missing_dates():
+    dates = pd.to_datetime(["2020-01-03", "2020-01-01", None, "2020-01-02"])
+    X = pd.DataFrame({"z": dates, "g": "a"})
+    q = np.array([1.0, 0.0, -9.0, 2.0])  # by date: 0, 2, 1; the NaT row is in no order
+    theory = _pair_theory()
+    assert audit(lambda X: q, theory, X)["mono"].violations == (((3, 0), 1.0),)
+    out = IsotonicProjection().apply(_ctx(theory, X), {"q": q})["q"]
+    np.testing.assert_array_equal(out, [1.5, 0.0, -9.0, 1.5])

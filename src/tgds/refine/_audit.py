@@ -17,6 +17,8 @@ and tgds models are audited alike:
   inputs that share no group, which must vanish.
 
 Finite-difference steps are ``step`` times each input's standard deviation in ``X``.
+A check that involves a non-finite value (a NaN or infinite prediction, residual or
+difference) counts as violated, with size ``inf``.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ class _Evaluator:
 
     def predictions(self, X: pd.DataFrame, given: Any = None) -> dict[str, np.ndarray]:
         """The targets predicted on ``X``: ``given`` (already computed) or the model's."""
-        raw = np.asarray(self.predict(X) if given is None else given, dtype=float)
+        raw = prediction_array(self.predict(X) if given is None else given, self.targets)
         shape = raw.shape
         raw = raw[:, None] if raw.ndim == 1 else raw
         if raw.shape != (len(X), len(self.targets)):
@@ -106,6 +108,46 @@ class _Evaluator:
         return moved
 
 
+def prediction_array(
+    raw: Any, targets: Sequence[str], what: str = "the model's predictions"
+) -> np.ndarray:
+    """``raw`` as a float array with the targets' columns in order.
+
+    A data frame whose columns are the targets in another order is reordered by name;
+    one with other names is refused (unnamed columns ``0, 1, ...`` are taken in order).
+    """
+    if type(raw).__module__.split(".")[0] == "polars" and hasattr(raw, "columns"):
+        raw = _as_pandas(raw)
+    if isinstance(raw, pd.DataFrame):
+        names = list(raw.columns)
+        if names != list(range(len(names))) and names != list(targets):
+            if len(names) != len(targets) or set(names) != set(targets):
+                raise DataError(
+                    f"{what} have the columns {names}; expected the targets {list(targets)} "
+                    "(in any order)."
+                )
+            raw = raw[list(targets)]
+        return raw.to_numpy(dtype=float)
+    return np.asarray(raw, dtype=float)
+
+
+def _violations(
+    size: np.ndarray, violated: np.ndarray, *inputs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sizes and violation flags where a check on a non-finite value is violated, size inf."""
+    size = np.asarray(size, dtype=float)
+    bad = ~np.isfinite(size)
+    for values in inputs:
+        bad = bad | ~np.isfinite(values)
+    return np.where(bad, np.inf, size), np.asarray(violated, dtype=bool) | bad
+
+
+def _largest_finite(values: np.ndarray) -> float:
+    """The largest finite absolute value (0 when there is none), without NaN warnings."""
+    finite = np.abs(values[np.isfinite(values)])
+    return float(finite.max()) if finite.size else 0.0
+
+
 def _steps(X: pd.DataFrame, step: float) -> dict[str, float]:
     out = {}
     for c in X.columns:
@@ -118,6 +160,32 @@ def _steps(X: pd.DataFrame, step: float) -> dict[str, float]:
 def _need_column(X: pd.DataFrame, name: str, owner: str) -> None:
     if name not in X.columns:
         raise DataError(f"{owner} needs the column {name!r}; X has {list(X.columns)}.")
+
+
+def _step(steps: dict[str, float], X: pd.DataFrame, name: str, owner: str) -> float:
+    """The finite-difference step of the column ``name``, which must be numeric."""
+    _need_column(X, name, owner)
+    if name not in steps:
+        raise DataError(
+            f"{owner} differentiates along the column {name!r}, which has dtype "
+            f"{X[name].dtype}; a numeric column is needed."
+        )
+    return steps[name]
+
+
+def numeric_column(X: pd.DataFrame, name: str, owner: str) -> np.ndarray:
+    """The column ``name`` as floats to order rows by (dates too, NaT as NaN), or a DataError."""
+    _need_column(X, name, owner)
+    column = X[name]
+    if pd.api.types.is_datetime64_any_dtype(column):
+        column = column.astype("int64").where(column.notna())
+    try:
+        return column.to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError):
+        raise DataError(
+            f"{owner} orders rows along the column {name!r}, which has dtype {column.dtype}; "
+            "a numeric (or date) column is needed."
+        ) from None
 
 
 def _result(
@@ -143,38 +211,44 @@ def _audit_bounds(ev: _Evaluator, c: Bounds, X: pd.DataFrame, preds: dict) -> Co
 
 
 def _audit_pairs(ev: _Evaluator, c: Monotonic, X: pd.DataFrame, preds: dict) -> ConstraintResult:
+    owner = f"constraint {c.label!r}"
     for name in (c.wrt, *c.within):
-        _need_column(X, name, f"constraint {c.label!r}")
-    pairs = monotone_pairs(
-        X[c.wrt].to_numpy(dtype=float), group_codes([X[g].to_numpy() for g in c.within])
-    )
+        _need_column(X, name, owner)
+    wrt = numeric_column(X, c.wrt, owner)
+    codes = group_codes([X[g].to_numpy() for g in c.within])
+    # a row without a finite position along wrt is in no order, like a row without a group
+    pairs = monotone_pairs(wrt, np.where(np.isfinite(wrt), codes, -1))
     q = ev.quantity(c.quantity, X, preds)
     sign = 1.0 if c.direction == "increasing" else -1.0
     first, second = q[pairs[:, 0]], q[pairs[:, 1]]
-    drop = sign * (first - second)  # > 0: the quantity moves the wrong way
+    with np.errstate(invalid="ignore"):
+        drop = sign * (first - second)  # > 0: the quantity moves the wrong way
+        size, violated = _violations(drop, drop > roundoff(first, second), first, second)
     note = f"{len(pairs)} consecutive pairs along {c.wrt} within {', '.join(c.within)}"
-    return _result(c, drop, drop > roundoff(first, second), pairs, note)
+    return _result(c, size, violated, pairs, note)
 
 
 def _audit_derivative_sign(
     ev: _Evaluator, c: Monotonic | Shape, X: pd.DataFrame, preds: dict, steps: dict
 ) -> ConstraintResult:
-    _need_column(X, c.wrt, f"constraint {c.label!r}")
-    h = steps[c.wrt]
+    h = _step(steps, X, c.wrt, f"constraint {c.label!r}")
     q0 = ev.quantity(c.quantity, X, preds)
     up = ev.quantity(c.quantity, ev.shifted(X, c.wrt, h))
-    if isinstance(c, Monotonic):
-        sign = 1.0 if c.direction == "increasing" else -1.0
-        wrong = -sign * (up - q0) / h
-        note = f"forward difference along {c.wrt} (step {h:.3g})"
-    else:
-        down = ev.quantity(c.quantity, ev.shifted(X, c.wrt, -h))
-        sign = 1.0 if c.curvature == "convex" else -1.0
-        wrong = -sign * (up - 2 * q0 + down) / h**2
-        note = f"central second difference along {c.wrt} (step {h:.3g})"
-    scale = np.nanmax(np.abs(q0)) if q0.size else 1.0
-    slack = 1e-9 * max(scale, 1.0) / h ** (1 if isinstance(c, Monotonic) else 2)
-    return _result(c, wrong, wrong > slack, np.arange(len(q0)), note)
+    with np.errstate(invalid="ignore", over="ignore"):
+        if isinstance(c, Monotonic):
+            sign = 1.0 if c.direction == "increasing" else -1.0
+            wrong = -sign * (up - q0) / h
+            down = q0
+            note = f"forward difference along {c.wrt} (step {h:.3g})"
+        else:
+            down = ev.quantity(c.quantity, ev.shifted(X, c.wrt, -h))
+            sign = 1.0 if c.curvature == "convex" else -1.0
+            wrong = -sign * (up - 2 * q0 + down) / h**2
+            note = f"central second difference along {c.wrt} (step {h:.3g})"
+        scale = _largest_finite(q0)
+        slack = 1e-9 * max(scale, 1.0) / h ** (1 if isinstance(c, Monotonic) else 2)
+        size, violated = _violations(wrong, wrong > slack, q0, up, down)
+    return _result(c, size, violated, np.arange(len(q0)), note)
 
 
 def _fd_derivative(
@@ -184,7 +258,7 @@ def _fd_derivative(
     if not wrt:
         return ev.predictions(X)[field]
     first, rest = wrt[0], wrt[1:]
-    h = steps[first]
+    h = _step(steps, X, first, f"the derivative D({field}, {', '.join(wrt)})")
     plus = _fd_derivative(ev, field, rest, ev.shifted(X, first, h), steps)
     minus = _fd_derivative(ev, field, rest, ev.shifted(X, first, -h), steps)
     return (plus - minus) / (2 * h)
@@ -205,11 +279,13 @@ def _audit_equation(
     size = np.sqrt(
         np.mean([np.broadcast_to(_eval(t, values), (len(X),)) ** 2 for t in terms], axis=0)
     )
-    rel = np.abs(r) / np.where(size > 0, size, 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel = np.abs(r) / np.where(size > 0, size, 1.0)
+        rel, violated = _violations(rel, rel > rtol, r)
     note = "relative residual |r| / rms(terms)" + (
         ", derivatives by finite differences" if specs else ""
     )
-    return _result(c, rel, rel > rtol, np.arange(len(X)), note)
+    return _result(c, rel, violated, np.arange(len(X)), note)
 
 
 def _eval(expr: sympy.Expr, values: dict) -> np.ndarray:
@@ -236,14 +312,18 @@ def _audit_invariance(
 ) -> ConstraintResult:
     name = c.quantity or ev.targets[0]
     q = ev.quantity(name, X, preds)
-    scale = float(np.nanstd(q)) or float(np.nanmax(np.abs(q))) or 1.0
-    gaps = [
-        np.abs(ev.quantity(name, moved) - c.output_scale * q) / scale
-        for moved in _transformed(c.transform, X)
-    ]
-    gap = np.max(gaps, axis=0)
+    finite = q[np.isfinite(q)]
+    scale = (float(np.std(finite)) if finite.size else 0.0) or _largest_finite(q) or 1.0
+    with np.errstate(invalid="ignore", over="ignore"):
+        gaps = [
+            np.abs(ev.quantity(name, moved) - c.output_scale * q) / scale
+            for moved in _transformed(c.transform, X)
+        ]
+        # a NaN gap (non-finite values) must not hide behind np.max: inf it first
+        gap = np.max([np.where(np.isfinite(g), g, np.inf) for g in gaps], axis=0)
+        gap, violated = _violations(gap, gap > rtol, q)
     return _result(
-        c, gap, gap > rtol, np.arange(len(q)), f"|q(Tx) - {c.output_scale:g} q(x)| / spread of q"
+        c, gap, violated, np.arange(len(q)), f"|q(Tx) - {c.output_scale:g} q(x)| / spread of q"
     )
 
 
@@ -258,7 +338,7 @@ def _audit_interactions(
 ) -> ConstraintResult:
     inputs = sorted({v for g in c.groups for v in g})
     for name in inputs:
-        _need_column(X, name, f"constraint {c.label!r}")
+        _step(steps, X, name, f"constraint {c.label!r}")
     forbidden = [
         (a, b)
         for i, a in enumerate(inputs)
@@ -271,18 +351,22 @@ def _audit_interactions(
         )
     target = ev.targets[0]
     base = preds[target]
-    scale = float(np.nanstd(base)) or 1.0
+    finite = base[np.isfinite(base)]
+    scale = (float(np.std(finite)) if finite.size else 0.0) or 1.0
     mags = []
-    for a, b in forbidden:
-        ha, hb = steps[a], steps[b]
-        fa = ev.predictions(ev.shifted(X, a, ha))[target]
-        fb = ev.predictions(ev.shifted(X, b, hb))[target]
-        fab = ev.predictions(ev.shifted(ev.shifted(X, a, ha), b, hb))[target]
-        mags.append(np.abs(fab - fa - fb + base) / (ha * hb) * (ha / step) * (hb / step) / scale)
-    mag = np.concatenate(mags)
+    with np.errstate(invalid="ignore", over="ignore"):
+        for a, b in forbidden:
+            ha, hb = steps[a], steps[b]
+            fa = ev.predictions(ev.shifted(X, a, ha))[target]
+            fb = ev.predictions(ev.shifted(X, b, hb))[target]
+            fab = ev.predictions(ev.shifted(ev.shifted(X, a, ha), b, hb))[target]
+            mix = np.abs(fab - fa - fb + base) / (ha * hb) * (ha / step) * (hb / step) / scale
+            mags.append(np.where(np.isfinite(mix) & np.isfinite(base), mix, np.inf))
+        mag = np.concatenate(mags)
+        mag, violated = _violations(mag, mag > rtol)
     rows = np.tile(np.arange(len(X)), len(forbidden))
     note = f"mixed differences for {len(forbidden)} pair(s) of inputs in different groups"
-    return _result(c, mag, mag > rtol, rows, note)
+    return _result(c, mag, violated, rows, note)
 
 
 def audit(
@@ -302,12 +386,14 @@ def audit(
     Parameters
     ----------
     model : estimator with ``predict``, or callable
-        Called as ``predict(X_frame)``; returns one column per target.
+        Called as ``predict(X_frame)``; returns one column per target (a data frame's
+        columns are matched to the targets by name).
     theory : Theory
     X : pandas or polars DataFrame
         Inputs, plus the group columns that monotonic constraints use (``within``).
     y : array-like, optional
-        The observed targets; when given, the report also gives the accuracy (``rmse``).
+        The observed targets, shape ``(n,)`` (one target) or ``(n, n_targets)``; when
+        given, the report also gives the accuracy (``rmse``).
     targets : list of str, optional
         Which targets the model predicts, in order (default: the theory's targets).
     constraints : list of str, optional
@@ -360,10 +446,27 @@ def audit(
     results = [_audit_one(ev, c, frame, preds, steps, rtol, step) for c in selected]
     accuracy = None
     if y is not None:
-        observed = np.asarray(y, dtype=float).reshape(len(frame), -1)
+        observed = _observed(y, targets, len(frame))
         predicted = np.column_stack([preds[t] for t in targets])
         accuracy = float(np.sqrt(np.mean((predicted - observed) ** 2)))
     return ConsistencyReport(tuple(results), n_rows=len(frame), rmse=accuracy)
+
+
+def _observed(y: Any, targets: Sequence[str], n: int) -> np.ndarray:
+    """``y`` as an array of shape (n, n_targets); a data frame of the targets is reordered by name."""
+    if isinstance(y, pd.DataFrame) and set(y.columns) == set(targets):
+        y = y[list(targets)]
+    observed = np.asarray(y, dtype=float)
+    k = len(targets)
+    if observed.shape == (n,) and k == 1:
+        return observed[:, None]
+    if observed.shape != (n, k):
+        expected = f"({n},) or ({n}, 1)" if k == 1 else f"({n}, {k})"
+        raise DataError(
+            f"y has shape {observed.shape}; expected {expected} for the targets {list(targets)} "
+            f"on the {n} rows of X."
+        )
+    return observed
 
 
 def _audit_one(ev, c, X, preds, steps, rtol, step) -> ConstraintResult:

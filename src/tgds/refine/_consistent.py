@@ -12,13 +12,14 @@ from sklearn.utils.validation import check_is_fitted
 
 from tgds._validation import Boolean, Instance, Optional, Rule, validate_params
 from tgds.exceptions import DataError
-from tgds.refine._audit import _as_pandas, audit
+from tgds.refine._audit import _as_pandas, audit, prediction_array
 from tgds.refine._repairs import (
     AbstractRepair,
     ConservationProjection,
     IsotonicProjection,
     ProjectToBounds,
     RepairContext,
+    linear_in_targets,
 )
 from tgds.theory import Equation, Monotonic, Theory
 
@@ -28,20 +29,33 @@ __all__ = ["ConsistentRegressor", "default_repairs"]
 def default_repairs(theory: Theory) -> tuple[AbstractRepair, ...]:
     """The repairs a theory calls for: linear equations, then bounds, then monotone quantities.
 
+    Only the algebraic equations that are linear in the targets with constant
+    coefficients, not all zero, can be projected onto: the others (``y**2 == x``, an
+    equation of inputs alone) are left to the audit, and without any there is no
+    ``ConservationProjection``.
+
     The isotonic projection comes after the bounds: it keeps values inside the range of
-    its input (a relation is mapped back inside the target's bounds), so it cannot break
-    bounds that hold before it, and it then works on physically valid values.
+    its input (a relation is mapped back inside the target's bounds and ``Bounds``
+    constraints), so it cannot break bounds that hold before it, and it then works on
+    physically valid values.
     """
     out: list[AbstractRepair] = []
     algebraic = [
         c for c in theory.constraints if isinstance(c, Equation) and not theory.residual_of(c)[1]
     ]
-    if algebraic:
-        out.append(ConservationProjection())
+    linear = [c for c in algebraic if _projectable(theory, c)]
+    if linear:
+        every = len(linear) == len(algebraic)
+        out.append(ConservationProjection(None if every else tuple(c.label for c in linear)))
     out.append(ProjectToBounds())
     if any(isinstance(c, Monotonic) and c.within for c in theory.constraints):
         out.append(IsotonicProjection())
     return tuple(out)
+
+
+def _projectable(theory: Theory, equation: Equation) -> bool:
+    linear = linear_in_targets(theory, equation, theory.targets)
+    return linear is not None and any(linear[0])
 
 
 class ConsistentRegressor(RegressorMixin, BaseEstimator):
@@ -137,7 +151,9 @@ class ConsistentRegressor(RegressorMixin, BaseEstimator):
     def predict_raw(self, X: Any) -> np.ndarray:
         """The wrapped estimator's predictions, unrepaired."""
         check_is_fitted(self, "estimator_")
-        return np.asarray(self.estimator_.predict(X), dtype=float)
+        return prediction_array(
+            self.estimator_.predict(X), self.targets_, "the estimator's predictions"
+        )
 
     def predict(self, X: Any) -> np.ndarray:
         """Predictions after the repairs (NaN for rejected rows when ``reject=True``)."""

@@ -6,6 +6,12 @@ Each repair is an immutable object with ``apply(context, predictions) -> predict
 - :class:`ProjectToBounds` clips targets into their bounds (the nearest allowed value).
 - :class:`IsotonicProjection` replaces a monotone quantity along ``wrt`` within each
   group by its least-squares isotonic fit (``sklearn.isotonic.isotonic_regression``).
+  Rows tied in ``wrt`` are unordered among themselves, as in the audit: every row of
+  one level must lie below every row of the next. The projection onto that partial
+  order keeps the order of the values within a level (each fitted value is its
+  original clipped between its neighbouring levels), so it is the isotonic fit of the
+  chain sorted by ``wrt`` and, within a level, by value. Rows with a missing group, a
+  non-finite ``wrt``, a non-finite value or weight are left as they are.
   When the quantity is a relation of one target (density of temperature), the
   projection is made on the relation, weighted by ``1/relation'(target)^2`` so that it
   is (to first order) the nearest monotone profile in the target's own units, and
@@ -33,6 +39,7 @@ import sympy
 from sklearn.isotonic import isotonic_regression
 
 from tgds.exceptions import DataError, TheoryError
+from tgds.refine._audit import numeric_column
 from tgds.theory import Equation, Monotonic, SymbolicExpression, Theory
 from tgds.utils import group_codes, roundoff
 
@@ -124,28 +131,36 @@ class IsotonicProjection(AbstractRepair):
 def _isotonic(
     ctx: RepairContext, c: Monotonic, preds: dict[str, np.ndarray]
 ) -> dict[str, np.ndarray]:
+    owner = f"IsotonicProjection of {c.label!r}"
     for name in (c.wrt, *c.within):
         if name not in ctx.X.columns:
-            raise DataError(
-                f"IsotonicProjection of {c.label!r} needs the column {name!r}; X has {list(ctx.X.columns)}."
-            )
+            raise DataError(f"{owner} needs the column {name!r}; X has {list(ctx.X.columns)}.")
+    wrt = numeric_column(ctx.X, c.wrt, owner)
     inverse = (
         _RelationInverse.of(ctx.theory, c.quantity, ctx.targets, preds)
         if c.quantity not in preds
         else None
     )
-    q = preds[c.quantity] if inverse is None else inverse.forward(preds[inverse.target])
-    weights = (
-        np.ones_like(q, dtype=float) if inverse is None else inverse.weights(preds[inverse.target])
-    )
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        q = np.asarray(
+            preds[c.quantity] if inverse is None else inverse.forward(preds[inverse.target]),
+            dtype=float,
+        )
+        weights = np.ones_like(q) if inverse is None else inverse.weights(preds[inverse.target])
     codes = group_codes([ctx.X[g].to_numpy() for g in c.within])
-    order = np.lexsort((ctx.X[c.wrt].to_numpy(dtype=float), codes))
-    projected = q.astype(float).copy()
+    # rows with no group, no finite position or no finite value are in no order: kept as is
+    usable = np.isfinite(wrt) & np.isfinite(q) & np.isfinite(weights) & (weights > 0)
+    codes = np.where(usable, codes, -1)
     increasing = c.direction == "increasing"
+    # the chain: by group, by wrt, and within a level of wrt by value (ascending for an
+    # increasing quantity): consecutive rows across two levels are then the extreme pair
+    # of the audit's level-to-level pairs, the one most likely to violate
+    order = np.lexsort((q if increasing else -q, wrt, codes))
+    projected = q.copy()
     starts = np.flatnonzero(np.r_[True, codes[order][1:] != codes[order][:-1]])
     for a, b in zip(starts, np.r_[starts[1:], len(order)], strict=True):
         rows = order[a:b]
-        if codes[rows[0]] < 0:  # a missing group value: no group to order within
+        if codes[rows[0]] < 0:
             continue
         seq = q[rows]
         drop = seq[:-1] - seq[1:] if increasing else seq[1:] - seq[:-1]
@@ -157,9 +172,12 @@ def _isotonic(
     if inverse is None:
         out[c.quantity] = projected
     else:
-        changed = np.abs(projected - q) > roundoff(q)  # untouched rows keep their exact prediction
-        solved = inverse.solve(projected, preds[inverse.target])
-        out[inverse.target] = np.where(changed, solved, preds[inverse.target])
+        target = np.asarray(preds[inverse.target], dtype=float)
+        changed = np.flatnonzero(np.abs(projected - q) > roundoff(q))  # others keep their value
+        fixed = target.copy()
+        if changed.size:
+            fixed[changed] = inverse.solve(projected[changed], target[changed])
+        out[inverse.target] = fixed
     return out
 
 
@@ -194,8 +212,12 @@ class _RelationInverse:
         derivative = SymbolicExpression(
             sympy.diff(of_target, variable), f"d{relation}/d{target}"
         ).to_numpy()
-        lo, hi = theory.variable(target).bounds or (-math.inf, math.inf)
-        values = preds[target]
+        # the variable's bounds and every Bounds constraint on it: what ProjectToBounds enforces
+        lo, hi = theory.target_bounds(target)
+        values = np.asarray(preds[target], dtype=float)
+        values = values[np.isfinite(values)]
+        if not values.size:
+            values = np.array([lo if math.isfinite(lo) else (hi if math.isfinite(hi) else 0.0)])
         span = float(np.ptp(values)) or 1.0
         # search where the predictions are too: a value outside the bounds must be matched
         # on its own branch, not on a far branch inside them
@@ -219,8 +241,10 @@ class _RelationInverse:
         so those points are moved least.
         """
         slope = self.slope(np.asarray(values, dtype=float))
-        floor = 1e-12 * max(float(np.max(slope**2)), np.finfo(float).tiny)
-        return 1.0 / np.maximum(slope**2, floor)
+        square = slope**2
+        finite = square[np.isfinite(square)]  # a NaN prediction gets a NaN weight, not all rows
+        floor = 1e-12 * max(float(finite.max()) if finite.size else 0.0, np.finfo(float).tiny)
+        return 1.0 / np.maximum(square, floor)
 
     def branches(self) -> list[tuple[float, float]]:
         """Intervals of the target on which the relation is monotone."""
@@ -300,20 +324,20 @@ class ConservationProjection(AbstractRepair):
         return chosen
 
     def _system(self, ctx: RepairContext, eqs: list[Equation]) -> tuple[np.ndarray, np.ndarray]:
-        symbols = {t: sympy.Symbol(t, real=True) for t in ctx.targets}
         rows, rhs = [], []
-        params = ctx.theory.parameter_values()
         for c in eqs:
-            r = ctx.theory.residual_of(c)[0].sympy.subs(params)
-            coeffs = [sympy.diff(r, symbols[t]) for t in ctx.targets]
-            if any(co.free_symbols for co in coeffs) or any(
-                sympy.diff(co, s) != 0 for co in coeffs for s in symbols.values()
-            ):
+            linear = linear_in_targets(ctx.theory, c, ctx.targets)
+            if linear is None:
                 raise TheoryError(
                     f"ConservationProjection: equation {c.label!r} is not linear in the targets with constant coefficients."
                 )
-            rows.append([float(co) for co in coeffs])
-            rest = -r.subs({s: 0 for s in symbols.values()})
+            coeffs, rest = linear
+            if not any(coeffs):
+                raise TheoryError(
+                    f"ConservationProjection: equation {c.label!r} involves no predicted target "
+                    f"(targets: {list(ctx.targets)}); there is nothing to project."
+                )
+            rows.append(coeffs)
             values = {
                 s.name: ctx.X[s.name].to_numpy(dtype=float)
                 for s in rest.free_symbols
@@ -333,3 +357,24 @@ class ConservationProjection(AbstractRepair):
                 "ConservationProjection: the equations are linearly dependent; drop the redundant ones."
             )
         return A, np.column_stack(rhs)
+
+
+def linear_in_targets(
+    theory: Theory, equation: Equation, targets: tuple[str, ...]
+) -> tuple[list[float], sympy.Expr] | None:
+    """``(a, b)`` when the residual of ``equation`` is ``a·y - b`` with constant ``a``; else None.
+
+    ``b`` is a sympy expression of the inputs (and parameters without a value).
+    """
+    symbols = [sympy.Symbol(t, real=True) for t in targets]
+    r = theory.residual_of(equation)[0].sympy.subs(theory.parameter_values())
+    coeffs = [sympy.diff(r, s) for s in symbols]
+    if any(co.free_symbols for co in coeffs):
+        return None
+    try:
+        values = [float(co) for co in coeffs]
+    except TypeError:  # not a real number (e.g. zoo)
+        return None
+    if not all(math.isfinite(v) for v in values):
+        return None
+    return values, -r.subs({s: 0 for s in symbols})
