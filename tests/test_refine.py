@@ -1431,3 +1431,18 @@ def test_monotonic_within_groups_orders_rows_by_date_and_leaves_out_missing_date
     assert audit(lambda X: q, theory, X)["mono"].violations == (((3, 0), 1.0),)
     out = IsotonicProjection().apply(_ctx(theory, X), {"q": q})["q"]
     np.testing.assert_array_equal(out, [1.5, 0.0, -9.0, 1.5])
+
+
+def test_audit_by_default_leaves_out_constraints_on_inputs_and_unpredicted_targets():
+    theory = Theory(
+        [Variable("x", "m"), Variable("a", "1", role="target"), Variable("b", "1", role="target")],
+        constraints=[Bounds("a", 0, 1), Bounds("b", 0, 1), Bounds("x", 0, 10)],
+    )
+    X = pd.DataFrame({"x": np.linspace(0, 1, 5)})
+    report = audit(lambda X: np.full(len(X), 2.0), theory, X, targets=["a"])
+    assert [r.label for r in report.results] == ["0 <= a <= 1"]
+    assert report.results[0].n_violations == 5
+    with pytest.raises(TheoryError, match="input of the model"):  # named: audited or refused
+        audit(
+            lambda X: np.full(len(X), 2.0), theory, X, targets=["a"], constraints=["0 <= x <= 10"]
+        )

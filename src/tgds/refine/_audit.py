@@ -397,7 +397,9 @@ def audit(
     targets : list of str, optional
         Which targets the model predicts, in order (default: the theory's targets).
     constraints : list of str, optional
-        Audit only these constraints (by name or description).
+        Audit only these constraints (by name or description). By default, every
+        constraint on the predictions: those on an input or on a target the model does not
+        predict are left to :meth:`Theory.check_data`.
     step : float
         Finite-difference step, as a fraction of each input's standard deviation.
     rtol : float
@@ -439,7 +441,7 @@ def audit(
             raise DataError(
                 f"{t!r} is not a target of the theory; targets: {list(theory.targets)}."
             )
-    selected = _select(theory, constraints)
+    selected = _select(theory, constraints, targets)
     ev = _Evaluator(predict, theory, frame, targets)
     preds = ev.predictions(frame, predictions)
     steps = _steps(frame, step)
@@ -483,9 +485,12 @@ def _audit_one(ev, c, X, preds, steps, rtol, step) -> ConstraintResult:
     return _audit_interactions(ev, c, X, preds, steps, rtol, step)
 
 
-def _select(theory: Theory, names: Sequence[str] | None) -> list[AbstractConstraint]:
-    if names is None:
-        return list(theory.constraints)
+def _select(
+    theory: Theory, names: Sequence[str] | None, targets: Sequence[str]
+) -> list[AbstractConstraint]:
+    if names is None:  # all that concern predictions: not those on inputs or other targets
+        variables = {v.name for v in theory.variables} - set(targets)
+        return [c for c in theory.constraints if getattr(c, "quantity", None) not in variables]
     labels = {c.label: c for c in theory.constraints}
     unknown = [n for n in names if n not in labels]
     if unknown:
