@@ -100,9 +100,10 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")]
 
 
 def _index(runs_dir: Path | None) -> Any:
+    """The run store, read-only: a store that does not exist is an error, never created."""
     from tgds.runs import RunIndex
 
-    return RunIndex(runs_dir or Path("runs"))
+    return RunIndex(runs_dir or Path("runs"), create=False)
 
 
 def _print_result(result: Any) -> None:
@@ -198,6 +199,10 @@ def predict(
     from tgds.datasets import read_table
     from tgds.runs import predict_with_run
 
+    if output is not None and not output.parent.is_dir():
+        raise _fail(
+            ValueError(f"cannot write '{output}': the folder '{output.parent}' does not exist.")
+        )
     try:
         frame, audit_report = predict_with_run(
             _index(runs_dir).open(run), read_table(data), model=model, fold=fold
@@ -207,7 +212,10 @@ def predict(
     if output is not None:
         from tgds.utils import atomic_write_csv
 
-        atomic_write_csv(output, frame)
+        try:
+            atomic_write_csv(output, frame)
+        except OSError as err:
+            raise _fail(ValueError(f"cannot write '{output}': {err.strerror or err}.")) from None
         typer.echo(f"predictions written to {output}")
     else:
         typer.echo(frame.head(10).to_string())

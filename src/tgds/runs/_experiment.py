@@ -218,6 +218,9 @@ def _data(r: _Reader, raw: dict, base: Path) -> dict:
     for key in ("seed", "n_years"):
         if key in table:
             r.typed(table[key], int, "an integer", f"[data] key '{key}'")
+    for key in ("max_depth", "sample_every"):
+        if key in table:
+            r.typed(table[key], (int, float), "a number", f"[data] key '{key}'")
     return out
 
 
@@ -255,6 +258,25 @@ def _validation(r: _Reader, raw: dict) -> dict:
         _VALIDATION_KEYS[kind],
         f"[validation] (kind = {kind!r})",
     )
+    for key in ("time", "by", "variable", "direction"):
+        if key in table:
+            r.typed(table[key], str, "a column name" if key != "direction" else "'high' or 'low'",
+                    f"[validation] key '{key}'")  # fmt: skip
+    for key in ("n_splits", "gap"):
+        if key in table:
+            r.typed(table[key], (int, float) if key == "gap" else int,
+                    "a number" if key == "gap" else "an integer", f"[validation] key '{key}'")  # fmt: skip
+    if "bins" in table and not (
+        (isinstance(table["bins"], int) and not isinstance(table["bins"], bool))
+        or (
+            isinstance(table["bins"], list)
+            and all(isinstance(b, int | float) and not isinstance(b, bool) for b in table["bins"])
+        )
+    ):
+        raise r.fail(
+            "[validation] key 'bins'",
+            f"expected a number of bins or a list of bin edges; got {table['bins']!r:.60}.",
+        )
     out = dict(table)
     if kind == "holdout":
         fraction = out.setdefault("test_fraction", 0.3)
@@ -301,8 +323,53 @@ def _models(r: _Reader, raw: dict) -> tuple[ModelSpec, ...]:
         params = {k: v for k, v in entry.items() if k not in ("name", "kind", "repair")}
         allowed = _model_keys(kind)
         r.keys(params, allowed, f"{where} ({name}, kind = {kind!r})")
+        _check_params(r, kind, params, f"{where} ({name})")
         specs.append(ModelSpec(name, kind, repair, params))
     return tuple(specs)
+
+
+def estimator_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
+    """A model entry's settings as the estimator takes them (TOML has no None or tuples)."""
+    params = dict(params)
+    if kind == "neural":
+        if params.get("physics") == "none":
+            params["physics"] = None
+        for key in ("hidden", "inputs"):
+            if isinstance(params.get(key), list):
+                params[key] = tuple(params[key])
+    return params
+
+
+def _check_params(r: _Reader, kind: str, params: dict[str, Any], where: str) -> None:
+    """Each setting of a model checked by the estimator's own parameter rules, at load time."""
+    if "inputs" in params:
+        inputs = params["inputs"]
+        if (
+            not isinstance(inputs, list)
+            or not inputs
+            or not all(isinstance(c, str) and c for c in inputs)
+        ):
+            raise r.fail(
+                f"{where} key 'inputs'",
+                f"expected a non-empty list of column names, e.g. ['doy', 'Depth']; got {inputs!r:.60}.",
+            )
+    settings = {k: v for k, v in estimator_params(kind, params).items() if k != "inputs"}
+    if kind == "neural":
+        from tgds.models import TheoryGuidedRegressor  # noqa: PLC0415
+
+        rules = TheoryGuidedRegressor._parameter_rules
+        for key, value in settings.items():
+            rule = rules.get(key)
+            if rule is not None and not rule.test(value):
+                raise r.fail(f"{where} key '{key}'", f"expected {rule.words}; got {value!r:.60}.")
+    elif kind == "gradient_boosting":
+        from sklearn.ensemble import HistGradientBoostingRegressor  # noqa: PLC0415
+
+        for key, value in settings.items():
+            try:
+                HistGradientBoostingRegressor(**{key: value})._validate_params()
+            except (ValueError, TypeError) as err:
+                raise r.fail(f"{where} key '{key}'", f"{err}") from None
 
 
 def _model_keys(kind: str) -> tuple[str, ...]:
@@ -311,7 +378,8 @@ def _model_keys(kind: str) -> tuple[str, ...]:
     if kind == "neural":
         from tgds.models import TheoryGuidedRegressor  # noqa: PLC0415
 
-        skip = {"theory", "optimizer", "weighting", "checkpoint_path", "verbose"}
+        # set by the runner itself (targets = the experiment's target) or not TOML-able
+        skip = {"theory", "targets", "optimizer", "weighting", "checkpoint_path", "verbose"}
         return tuple(k for k in TheoryGuidedRegressor().get_params() if k not in skip)
     from sklearn.ensemble import HistGradientBoostingRegressor  # noqa: PLC0415
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
+from tgds.exceptions import TgdsError
 from tgds.refine import ConsistencyReport, audit
 from tgds.runs._runner import key_columns, load_unit_model
 from tgds.runs._store import RunError, RunFolder
+from tgds.selection._compare import constraints_of
 from tgds.theory import Theory
 
 __all__ = ["predict_with_run"]
@@ -36,9 +40,57 @@ def predict_with_run(
     k = n_folds - 1 if fold is None else fold
     if not 0 <= k < n_folds:
         raise RunError(f"run {folder.id} has folds 0 to {n_folds - 1}; got fold {fold}.")
-    fitted = load_unit_model(folder.path / "units" / f"{name}__fold{k}", theory)
+    unit = folder.path / "units" / f"{name}__fold{k}"
+    target = _target(folder, unit)
+    fitted = load_unit_model(unit, theory, target)
     frame = data.reset_index(drop=True)
-    predicted = np.asarray(fitted.predict(frame), dtype=float)
+    if len(frame) == 0:
+        raise RunError("the data has no rows to predict.")
+    try:
+        predicted = np.asarray(fitted.predict(frame), dtype=float)
+        report = audit(
+            fitted,
+            theory,
+            frame,
+            targets=[target],
+            constraints=constraints_of(theory, [target]),
+            predictions=predicted,
+        )
+    except TgdsError:
+        raise
+    except (ValueError, TypeError, KeyError) as err:  # e.g. a missing or non-numeric column
+        raise RunError(
+            f"model {name!r} of run {folder.id} cannot predict on this data: "
+            + _why(
+                frame, RunFolder(unit).read_json("model.json").get("inputs") or theory.inputs, err
+            )
+        ) from None
     out = frame[key_columns(theory, frame)].copy()
     out["predicted"] = predicted
-    return out, audit(fitted, theory, frame, predictions=predicted)
+    return out, report
+
+
+def _target(folder: RunFolder, unit: Path) -> str:
+    """The target the run's models predict: ``model.json``'s, else ``data_card.json``'s."""
+    info = RunFolder(unit).read_json("model.json")
+    target = info.get("target") or folder.read_json("data_card.json").get("target")
+    if not isinstance(target, str):
+        raise RunError(f"run {folder.id} does not record its target in data_card.json.")
+    return target
+
+
+def _why(frame: pd.DataFrame, inputs: list[str], err: Exception) -> str:
+    """The missing and non-numeric input columns, else the model's own error."""
+    missing = [c for c in inputs if c not in frame.columns]
+    text = [
+        c
+        for c in inputs
+        if c in frame.columns
+        and (not pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]))
+    ]
+    parts = []
+    if missing:
+        parts.append(f"it lacks the input column(s) {missing}")
+    if text:
+        parts.append(f"the input column(s) {text} do not hold numbers only")
+    return "; ".join(parts) + "." if parts else f"{type(err).__name__}: {err}"

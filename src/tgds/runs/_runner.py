@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from tgds.exceptions import DataError
-from tgds.runs._experiment import Experiment, ModelSpec, parse_experiment
+from tgds.exceptions import DataError, TgdsError
+from tgds.runs._experiment import Experiment, ModelSpec, estimator_params, parse_experiment
 from tgds.runs._store import RunError, RunFolder, RunIndex
 from tgds.theory import Monotonic, Shape, Theory
 from tgds.utils import (
@@ -124,6 +124,10 @@ def _holdout(data: pd.DataFrame, time: str, fraction: float) -> tuple[np.ndarray
                 f"validation time column {time!r} has values that are neither numbers nor dates."
             )
     distinct = np.sort(values.unique())
+    if len(distinct) < 2:
+        raise DataError(
+            f"the holdout split by {time!r} needs at least two distinct times; the data has {len(distinct)}."
+        )
     cut = distinct[int(np.floor(len(distinct) * (1 - fraction)))]
     test = (values >= cut).to_numpy()
     if test.all() or not test.any():
@@ -142,15 +146,10 @@ def build_model(spec: ModelSpec, theory: Theory, target: str, unit: Path) -> Any
     from tgds.models import PhysicsModelRegressor, TheoryGuidedRegressor  # noqa: PLC0415
     from tgds.refine import ConsistentRegressor  # noqa: PLC0415
 
-    params = dict(spec.params)
+    params = estimator_params(spec.kind, spec.params)
     if spec.kind == "physics":
         model = PhysicsModelRegressor(theory=theory)
     elif spec.kind == "neural":
-        if params.get("physics") == "none":
-            params["physics"] = None
-        for key in ("hidden", "inputs"):
-            if isinstance(params.get(key), list):
-                params[key] = tuple(params[key])
         try:
             model = TheoryGuidedRegressor(
                 theory=theory, targets=target, checkpoint_path=unit / "checkpoint.tgds", **params
@@ -174,7 +173,7 @@ def _fit_params(spec: ModelSpec, model: Any, unlabeled: pd.DataFrame | None) -> 
     return params
 
 
-def save_unit_model(model: Any, unit: Path, spec: ModelSpec) -> None:
+def save_unit_model(model: Any, unit: Path, spec: ModelSpec, target: str | None = None) -> None:
     """Write the fitted model in a safe format, with ``model.json`` describing it."""
     import tgds  # noqa: PLC0415
 
@@ -189,13 +188,24 @@ def save_unit_model(model: Any, unit: Path, spec: ModelSpec) -> None:
 
         file = "model.skops"
         atomic_write_bytes(unit / file, skops.io.dumps(inner))
-    RunFolder(unit).write_json(
-        "model.json", {"kind": spec.kind, "repair": spec.repair, "file": file, "name": spec.name}
-    )
+    info: dict[str, Any] = {
+        "kind": spec.kind,
+        "repair": spec.repair,
+        "file": file,
+        "name": spec.name,
+    }
+    if target is not None:
+        info["target"] = target
+    if spec.kind == "gradient_boosting":
+        info["inputs"] = list(inner.named_steps["inputs"].transformers_[0][2])
+    RunFolder(unit).write_json("model.json", info)
 
 
-def load_unit_model(unit: Path, theory: Theory) -> Any:
-    """Read a model written by :func:`save_unit_model` (never unpickles)."""
+def load_unit_model(unit: Path, theory: Theory, target: str | None = None) -> Any:
+    """Read a model written by :func:`save_unit_model` (never unpickles).
+
+    ``target``: what the model predicts (default: ``model.json``'s, else the theory's targets).
+    """
     import tgds  # noqa: PLC0415
     from tgds.models import PhysicsModelRegressor  # noqa: PLC0415
     from tgds.refine import ConsistentRegressor  # noqa: PLC0415
@@ -212,7 +222,9 @@ def load_unit_model(unit: Path, theory: Theory) -> Any:
     else:
         raise RunError(f"'{unit / 'model.json'}' names an unknown model kind {kind!r}.")
     if info.get("repair"):
-        return ConsistentRegressor(model, theory, prefit=True).fit()
+        target = target or info.get("target")
+        targets = [target] if target else None
+        return ConsistentRegressor(model, theory, targets=targets, prefit=True).fit()
     return model
 
 
@@ -230,41 +242,54 @@ def _load_skops(path: Path) -> Any:
 
 # -- execution ---------------------------------------------------------------------------------
 def execute(exp: Experiment, *, quiet: bool = False, folder: RunFolder | None = None) -> RunResult:
-    """Run an experiment into a new run folder (or continue ``folder``)."""
+    """Run an experiment into a new run folder (or continue ``folder``).
+
+    A continued run uses its own ``theory.toml`` and ``folds.json`` and refuses data that
+    no longer has the rows recorded in ``data_card.json``.
+    """
+    if folder is not None:
+        _refuse_if_running(folder)
     if exp.mlflow:
         _require_mlflow()
-    theory = load_theory(exp.theory)
-    data, unlabeled = load_data(exp.data)
-    target = exp.target or (theory.targets[0] if theory.targets else None)
-    if target is None or target not in data.columns:
-        raise DataError(
-            f"the target {target!r} is not a column of the data; columns: {list(data.columns)}."
-        )
-    data = data[data[target].notna()].reset_index(drop=True)
-    folds = make_folds(exp.validation, data, theory)
+    started = folder is not None and (folder.path / "folds.json").exists()
+    if started:
+        theory, data, unlabeled, target, folds = _stored_inputs(folder, exp)
+    else:  # a new run, or one interrupted before its start files were all written
+        theory = load_theory(exp.theory)
+        data, unlabeled = load_data(exp.data)
+        target = exp.target or (theory.targets[0] if theory.targets else None)
+        data = _labelled(data, target)
+        folds = make_folds(exp.validation, data, theory)
+    _check_inputs(exp, theory, data)
     index = RunIndex(exp.output_dir)
     if folder is None:
-        folder = index.create(exp.name)
-        _write_start(folder, exp, theory, data, folds, target)
+        folder = index.create(exp.name, files={"experiment.toml": _emit_experiment(exp)})
+        resumed = False
     else:
-        folder.clean_temporaries()
-        folder.set_status("running")
-        index.record(folder)
-    try:
-        rows = _run_units(folder, exp, theory, data, unlabeled, folds, target, quiet)
-        summary = _finish(folder, rows)
-        index.record(
-            folder,
-            best_model=str(summary.index[0]),
-            summary=summary.reset_index().to_dict(orient="records"),
-        )
-        if exp.mlflow:
-            _log_mlflow(exp, folder, summary)
-    except BaseException as err:
-        if not isinstance(err, KeyboardInterrupt | SystemExit):
-            folder.set_status("failed", error=f"{type(err).__name__}: {err}")
+        resumed = True
+    with folder.lock():
+        if resumed:
+            _refuse_if_running(folder)
+            folder.clean_temporaries()
+            folder.set_status("running")
             index.record(folder)
-        raise
+        if not started:
+            _write_start(folder, exp, theory, data, folds, target)
+        try:
+            rows = _run_units(folder, exp, theory, data, unlabeled, folds, target, quiet)
+            summary = _finish(folder, rows)
+            index.record(
+                folder,
+                best_model=str(summary.index[0]),
+                summary=summary.reset_index().to_dict(orient="records"),
+            )
+            if exp.mlflow:
+                _log_mlflow(exp, folder, summary)
+        except BaseException as err:
+            if not isinstance(err, KeyboardInterrupt | SystemExit):
+                folder.set_status("failed", error=f"{type(err).__name__}: {err}")
+                index.record(folder)
+            raise
     return RunResult(folder, summary)
 
 
@@ -272,19 +297,114 @@ def resume(run: str | Path, *, root: Path | None = None, quiet: bool = False) ->
     """Continue an interrupted run from its own resolved ``experiment.toml``."""
     import tomllib  # noqa: PLC0415
 
-    folder = RunIndex(root or Path("runs")).open(run)
+    folder = RunIndex(root or Path("runs"), create=False).open(run)
     if folder.status()["state"] == "complete":
         raise RunError(f"run {folder.id} is already complete.")
-    raw = tomllib.loads((folder.path / "experiment.toml").read_text(encoding="utf-8"))
+    _refuse_if_running(folder)
+    file = folder.path / "experiment.toml"
+    if not file.is_file():
+        raise RunError(
+            f"run {folder.id} was interrupted before it started (it has no experiment.toml): "
+            "there is nothing to resume; run the experiment again."
+        )
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise RunError(f"run file '{file}' is corrupt: {err}.") from None
+    if (folder.path / "theory.toml").is_file() and isinstance(raw.get("theory"), dict):
+        # the run's own copy of the theory, whatever became of the original file
+        raw["theory"] = {"path": str(folder.path / "theory.toml")}
     exp = parse_experiment(raw, folder.path)
     exp = Experiment(**{**exp.__dict__, "output_dir": folder.path.parent})
     return execute(exp, quiet=quiet, folder=folder)
 
 
+def _refuse_if_running(folder: RunFolder) -> None:
+    pid = folder.running_elsewhere()
+    if pid is not None:
+        raise RunError(
+            f"run {folder.id} is still running (process {pid} on this host); "
+            "wait for it to end, or stop it, before resuming."
+        )
+
+
+def _labelled(data: pd.DataFrame, target: str | None) -> pd.DataFrame:
+    """The rows with a numeric value of ``target``."""
+    if target is None or target not in data.columns:
+        raise DataError(
+            f"the target {target!r} is not a column of the data; columns: {list(data.columns)}."
+        )
+    data = data[data[target].notna()].reset_index(drop=True)
+    if len(data) == 0:
+        raise DataError(f"the data has no rows with a value of the target {target!r}.")
+    values = data[target]
+    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        bad = values[pd.to_numeric(values, errors="coerce").isna()].unique()[:3]
+        raise DataError(
+            f"the target column {target!r} must hold numbers; it has values such as {list(bad)}."
+        )
+    return data
+
+
+def _check_inputs(exp: Experiment, theory: Theory, data: pd.DataFrame) -> None:
+    """The input columns of every model exist and hold numbers (before a folder is made)."""
+    for spec in exp.models:
+        if spec.kind == "gradient_boosting":
+            inputs = list(spec.params.get("inputs", theory.inputs))
+        elif spec.kind == "neural" and spec.params.get("inputs") is not None:
+            inputs = list(spec.params["inputs"])
+        else:
+            continue
+        missing = [c for c in inputs if c not in data.columns]
+        if missing:
+            raise DataError(
+                f"model {spec.name!r} needs the input column(s) {missing}, which the data lacks; "
+                f"columns: {list(data.columns)}."
+            )
+        for c in inputs:
+            values = data[c]
+            if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+                numbers = pd.to_numeric(values, errors="coerce")
+                bad = values[numbers.isna() & values.notna()].unique()[:3]
+                raise DataError(
+                    f"model {spec.name!r}: the input column {c!r} must hold numbers; "
+                    f"it has values such as {list(bad)}."
+                )
+
+
+def _stored_inputs(
+    folder: RunFolder, exp: Experiment
+) -> tuple[Theory, pd.DataFrame, pd.DataFrame | None, str, list[tuple[np.ndarray, np.ndarray]]]:
+    """What a started run was started with: its theory, target and folds, and the data
+    (which must still have the rows its data card recorded)."""
+    theory = Theory.from_toml(folder.path / "theory.toml")
+    card = folder.read_json("data_card.json")
+    target = card.get("target")
+    data, unlabeled = load_data(exp.data)
+    data = _labelled(data, target)
+    recorded = card.get("n_rows")
+    if recorded != len(data):
+        raise RunError(
+            f"run {folder.id} cannot be resumed: its data card '{folder.path / 'data_card.json'}' "
+            f"records {recorded} rows with a value of {target!r}, but the data "
+            f"({exp.data.get('source') or exp.data.get('path')}) now has {len(data)}; "
+            "the stored folds no longer fit it. Run the experiment again."
+        )
+    try:
+        folds = [
+            (np.asarray(f["train"], dtype=int), np.asarray(f["test"], dtype=int))
+            for f in folder.read_json("folds.json")
+        ]
+    except (KeyError, TypeError, ValueError) as err:
+        raise RunError(f"run file '{folder.path / 'folds.json'}' is corrupt: {err}.") from None
+    return theory, data, unlabeled, target, folds
+
+
 def _write_start(
     folder: RunFolder, exp: Experiment, theory: Theory, data: pd.DataFrame, folds: list, target: str
 ) -> None:
-    atomic_write_text(folder.path / "experiment.toml", _emit_experiment(exp))
+    if not (folder.path / "experiment.toml").exists():
+        atomic_write_text(folder.path / "experiment.toml", _emit_experiment(exp))
     theory.to_toml(folder.path / "theory.toml")
     report = theory.check_data(data)
     card = {
@@ -337,13 +457,22 @@ def _run_units(folder, exp, theory, data, unlabeled, folds, target, quiet) -> li
                 advance(f"{spec.name} fold {k} (done before)")
                 continue
             train, test = folds[k]
-            model = build_model(spec, theory, target, unit)
-            start = time.perf_counter()
-            model.fit(data.iloc[train], y[train], **_fit_params(spec, model, unlabeled))
-            fit_s = time.perf_counter() - start
             X_test = data.iloc[test].reset_index(drop=True)
-            metrics, audit_report, pred = score_fold(model, X_test, y[test], theory)
-            save_unit_model(model, unit, spec)
+            try:
+                model = build_model(spec, theory, target, unit)
+                start = time.perf_counter()
+                model.fit(data.iloc[train], y[train], **_fit_params(spec, model, unlabeled))
+                fit_s = time.perf_counter() - start
+                metrics, audit_report, pred = score_fold(
+                    model, X_test, y[test], theory, targets=[target]
+                )
+            except TgdsError:
+                raise
+            except (ValueError, TypeError) as err:  # e.g. scikit-learn refusing the data
+                raise RunError(
+                    f"model {spec.name!r} ({spec.kind}) failed on fold {k}: {type(err).__name__}: {err}"
+                ) from err
+            save_unit_model(model, unit, spec, target)
             predictions = X_test[keys].copy()
             predictions.insert(0, "row", test)
             predictions["observed"] = y[test]

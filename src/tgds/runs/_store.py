@@ -14,7 +14,8 @@ import secrets
 import socket
 import sqlite3
 import time
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,10 +84,24 @@ class RunFolder:
 
     def set_status(self, state: str, **extra: Any) -> None:
         status = self.read_json("status.json") if (self.path / "status.json").exists() else {}
+        if state == "running":  # a resumed run: what an earlier attempt ended with is stale
+            for key in ("error", "finished"):
+                status.pop(key, None)
         status.update({"state": state, "pid": os.getpid(), "host": socket.gethostname(), **extra})
         if state in ("complete", "failed"):
             status["finished"] = _now()
         self.write_json("status.json", status)
+
+    def running_elsewhere(self) -> int | None:
+        """The pid of another live process on this host that is running this run, if any."""
+        status = self.read_json("status.json")
+        if status.get("state") != "running" or status.get("host") != socket.gethostname():
+            return None
+        try:
+            pid = int(status.get("pid", 0))
+        except (TypeError, ValueError):
+            return None
+        return pid if pid > 0 and pid != os.getpid() and _alive(pid) else None
 
     def unit(self, model: str, fold: int) -> Path:
         path = self.path / "units" / f"{model}__fold{fold}"
@@ -96,6 +111,27 @@ class RunFolder:
     def log(self, message: str) -> None:
         with (self.path / "log.txt").open("a", encoding="utf-8") as fh:
             fh.write(f"{_now()} {message}\n")
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the run for this process: a second process (e.g. two ``--resume`` at
+        once) gets a RunError instead of training the same units. Advisory, POSIX only."""
+        try:
+            import fcntl  # noqa: PLC0415
+        except ImportError:  # Windows: the pid check of status.json is all there is
+            yield
+            return
+        with (self.path / ".lock").open("a") as fh:
+            try:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise RunError(
+                    f"run {self.id} is being run by another process; wait for it to end."
+                ) from None
+            try:
+                yield
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
     def clean_temporaries(self) -> int:
         """Remove temporary files left by an interrupted atomic write; return how many."""
@@ -125,17 +161,28 @@ class RunIndex:
         )
     """
 
-    def __init__(self, root: Path):
-        self.root = Path(root)
+    def __init__(self, root: Path | str, *, create: bool = True):
+        # absolute, so that the folders recorded in the index are found from anywhere
+        self.root = Path(root).expanduser().resolve()
+        self.file = self.root / "index.sqlite"
+        self.read_only = not create
+        if not create:  # read-only commands: never make a store that is not there
+            return
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise RunError(f"cannot create the run folder '{self.root}': {err.strerror}.") from None
         if not os.access(self.root, os.W_OK):
             raise RunError(f"the run folder '{self.root}' is not writable.")
-        self.file = self.root / "index.sqlite"
         with closing(self._connect()) as db, db:
             db.execute(self._SCHEMA)
+
+    def _require_store(self) -> None:
+        if not self.file.is_file():
+            raise RunError(
+                f"no run store at '{self.root}' (no index.sqlite there); give --runs-dir, "
+                "or a run folder's path."
+            )
 
     def _connect(self) -> sqlite3.Connection:
         # Switching to WAL needs an exclusive lock and SQLite may refuse it at once
@@ -159,8 +206,12 @@ class RunIndex:
                 time.sleep(delay)
                 delay = min(delay * 2, 0.5)
 
-    def create(self, name: str) -> RunFolder:
-        """A new, empty run folder with a unique id, registered as running."""
+    def create(self, name: str, files: dict[str, str] | None = None) -> RunFolder:
+        """A new run folder with a unique id, registered as running.
+
+        ``files`` (name -> text) are written before the run is registered, so a run that
+        is listed always has them (the experiment, which ``--resume`` needs).
+        """
         for _ in range(100):
             run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{name}-{secrets.token_hex(2)}"
             path = self.root / run_id
@@ -169,6 +220,8 @@ class RunIndex:
             except FileExistsError:
                 continue
             folder = RunFolder(path)
+            for file, text in (files or {}).items():
+                atomic_write_text(path / file, text)
             folder.set_status("running", started=_now())
             self.record(folder, name=name)
             return folder
@@ -205,6 +258,7 @@ class RunIndex:
 
     def list(self) -> pd.DataFrame:
         """All runs, newest first, with their state read from the folders."""
+        self._require_store()
         with closing(self._connect()) as db:
             frame = pd.read_sql_query(
                 "SELECT id, name, created, state, best_model, dir FROM runs ORDER BY created DESC, id DESC",
@@ -227,6 +281,11 @@ class RunIndex:
         path = Path(run)
         if (path / "status.json").exists():
             return RunFolder(path.resolve())
+        if self.read_only and not self.root.is_dir():
+            raise RunError(
+                f"no run store at '{self.root}', and {str(run)!r} is not a run folder; "
+                "give --runs-dir, or a run folder's path."
+            )
         candidates = (
             [p for p in self.root.iterdir() if p.is_dir() and p.name.startswith(str(run))]
             if self.root.is_dir()

@@ -22,7 +22,7 @@ from sklearn.base import clone
 from tgds.exceptions import DataError
 from tgds.refine import audit
 from tgds.selection._simplicity import complexity
-from tgds.theory import Theory
+from tgds.theory import Equation, Theory
 
 __all__ = ["compare", "Comparison", "score_fold", "summarise"]
 
@@ -69,10 +69,17 @@ class Comparison:
 
 
 def score_fold(
-    model: Any, X_test: pd.DataFrame, y_test: np.ndarray, theory: Theory
+    model: Any,
+    X_test: pd.DataFrame,
+    y_test: np.ndarray,
+    theory: Theory,
+    *,
+    targets: Any = None,
 ) -> tuple[dict, Any, np.ndarray]:
     """Metrics of a fitted model on one test fold: accuracy, consistency (audit), complexity.
 
+    ``targets``: the targets the model predicts, in order (default: the theory's targets),
+    e.g. ``["Lynx"]`` for a model of one target of a two-target theory.
     Returns the metrics dict, the :class:`~tgds.refine.ConsistencyReport` and the predictions.
     """
     pred = np.asarray(model.predict(X_test), dtype=float)
@@ -80,7 +87,14 @@ def score_fold(
     obs = np.asarray(y_test, dtype=float).reshape(len(X_test), -1)
     err = flat - obs
     # the model itself: checks may perturb the inputs
-    report = audit(model, theory, X_test, predictions=flat)
+    report = audit(
+        model,
+        theory,
+        X_test,
+        targets=targets,
+        constraints=constraints_of(theory, targets),
+        predictions=flat,
+    )
     checks = sum(r.n_checks for r in report.results)
     ss_tot = float(np.sum((obs - obs.mean(axis=0)) ** 2))
     metrics = {
@@ -93,6 +107,25 @@ def score_fold(
         "complexity": complexity(model),
     }
     return metrics, report, pred
+
+
+def constraints_of(theory: Theory, targets: Any) -> list[str] | None:
+    """The labels of the constraints a model of ``targets`` can be audited on: those that
+    involve no other target of the theory (``None``: all of them)."""
+    if targets is None:
+        return None
+    others = set(theory.targets) - set(targets)
+    if not others:
+        return None
+    relations = {r.name for r in theory.relations}
+    keep = []
+    for c in theory.constraints:
+        names = set(c.residual.names) if isinstance(c, Equation) else set(c.referenced_names())
+        for n in names & relations:
+            names |= {str(s) for s in theory.expression_of(n).sympy.free_symbols}
+        if not names & others:
+            keep.append(c.label)
+    return keep
 
 
 def _fold(
@@ -190,11 +223,20 @@ def compare(
 
 
 def summarise(folds: pd.DataFrame) -> pd.DataFrame:
-    """One row per model: means over folds, the three ranks and the overall rank, sorted."""
+    """One row per model: means over folds, the three ranks and the overall rank, sorted.
+
+    A model with a missing (NaN) score on any fold, e.g. NaN predictions, keeps NaN as its
+    mean score and is ranked last on that criterion.
+    """
     metrics = ["rmse", "mae", "r2", "consistency", "violation_rate", "complexity", "fit_s"]
     summary = folds.groupby("model", sort=False)[metrics].mean()
-    summary["rank_accuracy"] = summary["rmse"].rank(method="min")
-    summary["rank_consistency"] = summary["consistency"].rank(method="min", ascending=False)
+    strict = ["rmse", "mae", "consistency", "violation_rate"]  # NaN on a fold is a failure
+    failed = folds[strict].isna().groupby(folds["model"], sort=False).any()
+    summary[strict] = summary[strict].mask(failed)
+    summary["rank_accuracy"] = summary["rmse"].rank(method="min", na_option="bottom")
+    summary["rank_consistency"] = summary["consistency"].rank(
+        method="min", ascending=False, na_option="bottom"
+    )
     summary["rank_simplicity"] = summary["complexity"].rank(method="min", na_option="bottom")
     summary["rank"] = summary[["rank_accuracy", "rank_consistency", "rank_simplicity"]].mean(axis=1)
-    return summary.sort_values(["rank", "rmse"])
+    return summary.sort_values(["rank", "rmse"], na_position="last")

@@ -1,6 +1,8 @@
 """Atomic file writes: write to a temporary file in the same folder, fsync, then rename.
 
 A reader never sees a half-written file, and a crash leaves the old file (or none).
+The file gets the mode an ordinary ``open(path, "w")`` would give it (``0o666`` less the
+umask), not the private ``0o600`` of :func:`tempfile.mkstemp`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,19 @@ from typing import Any
 __all__ = ["atomic_write_bytes", "atomic_write_csv", "atomic_write_text"]
 
 
+def _default_mode() -> int:
+    """``0o666`` less the process umask (read without changing it for other threads)."""
+    try:  # Linux: the umask is in /proc without the set-and-restore race of os.umask
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def atomic_write_bytes(path: Path | str, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically; return the path."""
     path = Path(path)
@@ -21,6 +36,8 @@ def atomic_write_bytes(path: Path | str, data: bytes) -> Path:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
+            if hasattr(os, "fchmod"):
+                os.fchmod(fh.fileno(), _default_mode())
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
