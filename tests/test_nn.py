@@ -279,18 +279,25 @@ def test_relation_needing_an_unknown_column_is_refused():
 
 
 # -- equations in physical units -------------------------------------------------------------
-def _network(x_shift, x_scale, y_shift, y_scale, key=0):
-    net = make_network(
-        np.array([[x_shift - x_scale, 0.0], [x_shift + x_scale, 2.0]]),
-        np.array([[y_shift - y_scale], [y_shift + y_scale]]),
+def _make(x, y, *, key=0, **kw):
+    """A small tanh network fitted to the scales of ``x`` and ``y`` (2-D), without bounds."""
+    options = dict(
         hidden=(8,),
         activation="tanh",
         fourier_features=0,
         fourier_scale=1.0,
-        lower=np.array([-np.inf]),
-        upper=np.array([np.inf]),
+        lower=np.full(y.shape[1], -np.inf),
+        upper=np.full(y.shape[1], np.inf),
         hard_bounds=False,
-        key=jax.random.PRNGKey(key),
+    )
+    return make_network(x, y, key=jax.random.PRNGKey(key), **{**options, **kw})
+
+
+def _network(x_shift, x_scale, y_shift, y_scale, key=0):
+    net = _make(
+        np.array([[x_shift - x_scale, 0.0], [x_shift + x_scale, 2.0]]),
+        np.array([[y_shift - y_scale], [y_shift + y_scale]]),
+        key=key,
     )
     assert float(net.x_scale[0]) == pytest.approx(x_scale) and float(
         net.y_scale[0]
@@ -361,19 +368,7 @@ def test_clipped_inputs_keep_the_full_derivative_on_the_edge_of_the_box():
     x = np.linspace(0.0, 1.0, 5)[:, None]
 
     def net(clip):
-        return make_network(
-            x,
-            np.sin(x),
-            hidden=(8,),
-            activation="tanh",
-            fourier_features=0,
-            fourier_scale=1.0,
-            lower=np.array([-np.inf]),
-            upper=np.array([np.inf]),
-            hard_bounds=False,
-            key=jax.random.PRNGKey(0),
-            clip_inputs=clip,
-        )
+        return _make(x, np.sin(x), clip_inputs=clip)
 
     def slope(model, at):
         return float(jax.grad(lambda v: model(jnp.array([v]))[0])(at))
@@ -397,18 +392,7 @@ def _linear_problem(n=64):
     rng = np.random.default_rng(0)
     x = rng.uniform(-1, 1, size=(n, 2))
     y = (2 * x[:, :1] - x[:, 1:]) + 0.5
-    net = make_network(
-        x,
-        y,
-        hidden=(8,),
-        activation="tanh",
-        fourier_features=0,
-        fourier_scale=1.0,
-        lower=np.array([-np.inf]),
-        upper=np.array([np.inf]),
-        hard_bounds=False,
-        key=jax.random.PRNGKey(0),
-    )
+    net = _make(x, y)
 
     def mse(model, batch):
         return jnp.mean((jax.vmap(model)(batch["x"]) - batch["y"]) ** 2)
