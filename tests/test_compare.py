@@ -24,6 +24,7 @@ from tgds.selection import (
     complexity,
     consistency_scorer,
     simplicity_scorer,
+    summarise,
 )
 from tgds.theory import Monotonic, PhysicsModel, Theory, Variable
 
@@ -107,6 +108,50 @@ def test_compare_rejects_bad_input(setting):
         compare(model, X, y[:3], theory, KFold(2))
     with pytest.raises(DataError, match="unknown model"):
         compare(model, X, y, theory, KFold(2), fit_params={"other": {}})
+    with pytest.raises(DataError, match="'linear' has int 3"):
+        compare(model, X, y, theory, KFold(2), fit_params={"linear": 3})
+    with pytest.raises(DataError, match="cv must be a scikit-learn splitter"):
+        compare(model, X, y, theory, "four")
+    assert len(compare(model, X[["x"]], y, theory, 4).folds) == 4  # a number of folds
+
+
+def test_compare_and_the_scorer_take_a_model_of_one_of_two_targets():
+    theory = Theory(
+        variables=[
+            Variable("x", "m"),
+            Variable("a", "1", bounds=(0, 10), role="target"),
+            Variable("b", "1", bounds=(0, 1), role="target"),
+        ],
+        constraints=[Monotonic("a", wrt="x", name="a_rises"), Monotonic("b", wrt="x")],
+    )
+    X = pd.DataFrame({"x": np.linspace(0, 1, 40)})
+    y = 5 * X["x"]
+    result = compare({"lin": LinearRegression()}, X, y, theory, KFold(2), targets=["a"])
+    assert result.summary.loc["lin", "consistency"] == 1.0
+    scorer = consistency_scorer(theory, targets=["a"])
+    scores = cross_validate(LinearRegression(), X, y, cv=KFold(2), scoring=scorer)
+    assert list(scores["test_score"]) == [1.0, 1.0]
+    with pytest.raises(DataError, match=r"expected \(20, 2\).*pass targets"):
+        compare({"lin": LinearRegression()}, X, y, theory, KFold(2))
+
+
+def test_summary_r2_is_nan_where_a_fold_failed():
+    folds = pd.DataFrame(
+        {
+            "model": ["ok", "ok", "bad", "bad"],
+            "fold": [0, 1, 0, 1],
+            "rmse": [1.0, 1.0, 1.0, np.nan],
+            "mae": [1.0, 1.0, 1.0, np.nan],
+            "r2": [0.5, 0.5, 0.9, np.nan],
+            "consistency": [1.0, 1.0, 1.0, np.nan],
+            "violation_rate": [0.0, 0.0, 0.0, np.nan],
+            "complexity": [2.0, 2.0, 2.0, 2.0],
+            "fit_s": [0.1, 0.1, 0.1, 0.1],
+        }
+    )
+    s = summarise(folds)
+    assert np.isnan(s.loc["bad", "r2"]) and s.loc["ok", "r2"] == 0.5
+    assert list(s.index) == ["ok", "bad"]
 
 
 def test_consistency_scorer_in_cross_validate_and_grid_search(setting):

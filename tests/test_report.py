@@ -20,6 +20,8 @@ import pytest
 from matplotlib.figure import Figure
 
 from tgds.report import figures, load_run, render_report, report_html
+from tgds.report._plots import _loss_keys
+from tgds.runs import read_summary
 from tgds.theory import Theory
 
 _spec = importlib.util.spec_from_file_location(
@@ -304,3 +306,25 @@ def test_chromium_renders_every_image(full_run, tmp_path):
     packed = pixels[..., 0] << 16 | pixels[..., 1] << 8 | pixels[..., 2]
     for model, colour in load_run(run).colours.items():
         assert np.count_nonzero(packed == int(colour[1:], 16)) > 200, model
+
+
+def test_a_model_named_null_is_a_name_not_a_missing_value(tmp_path):
+    # pandas reads null, NA and nan as missing; a model may be called so
+    run = make_run(tmp_path, models={"null": "gradient_boosting", "physics": "physics"})
+    assert set(read_summary(run / "summary.csv")["model"]) == {"null", "physics"}
+    assert set(load_run(run).models) == {"null", "physics"}
+    assert "null" in render_report(run).read_text(encoding="utf-8")
+
+
+def test_learning_curves_leave_out_the_schedule_and_the_weights():
+    history = {"epoch": [1], "loss": [1.0], "data": [1.0], "schedule": [0.5], "lambda/data": [1]}
+    assert _loss_keys(history) == ["loss", "data"]
+
+
+def test_infinite_predictions_do_not_break_the_parity_plots(tmp_path):
+    run = make_run(tmp_path, models={"physics": "physics", "HGB": "gradient_boosting"})
+    path = next((run / "units").glob("HGB__fold*/predictions.csv"))
+    preds = pd.read_csv(path)
+    preds.loc[:3, "predicted"] = np.inf
+    preds.to_csv(path, index=False)
+    assert "parity" in figures(run)

@@ -238,7 +238,7 @@ def runs_show(
     runs_dir: RunsDir = None,
 ) -> None:
     """A run's status and comparison table."""
-    import pandas as pd
+    from tgds.runs import read_summary
 
     try:
         folder = _index(runs_dir).open(run)
@@ -250,7 +250,7 @@ def runs_show(
     )
     summary = folder.path / "summary.csv"
     if summary.exists():
-        typer.echo(pd.read_csv(summary).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        typer.echo(read_summary(summary).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
 
 
 @runs_app.command("compare")
@@ -261,12 +261,14 @@ def runs_compare(
     """Put the comparison tables of several runs side by side."""
     import pandas as pd
 
+    from tgds.runs import read_summary
+
     index = _index(runs_dir)
     frames = []
     try:
         for run in runs:
             folder = index.open(run)
-            frame = pd.read_csv(folder.path / "summary.csv")
+            frame = read_summary(folder.path / "summary.csv")
             frame.insert(0, "run", folder.id)
             frames.append(frame)
     except (TgdsError, FileNotFoundError) as err:

@@ -64,9 +64,14 @@ class _Evaluator:
         shape = raw.shape
         raw = raw[:, None] if raw.ndim == 1 else raw
         if raw.shape != (len(X), len(self.targets)):
+            n, k = len(X), len(self.targets)
+            expected = f"({n},) or ({n}, 1)" if k == 1 else f"({n}, {k})"
+            hint = (
+                " (a model of fewer targets: pass targets=[...])" if raw.shape[1:] == (1,) else ""
+            )
             raise DataError(
-                f"the model's predictions have shape {shape}; expected ({len(X)},) or "
-                f"({len(X)}, {len(self.targets)}) for the targets {list(self.targets)}."
+                f"the model's predictions have shape {shape}; expected {expected} for the "
+                f"targets {list(self.targets)}{hint}."
             )
         return {t: raw[:, k] for k, t in enumerate(self.targets)}
 

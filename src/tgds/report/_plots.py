@@ -26,7 +26,7 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 
 from tgds.exceptions import TgdsError
-from tgds.runs._store import RunError, RunFolder
+from tgds.runs._store import RunError, RunFolder, read_summary
 from tgds.theory import Monotonic, Theory, ureg
 
 __all__ = ["Panel", "RunData", "Unit", "figures", "load_run", "panels"]
@@ -109,9 +109,8 @@ def _read_experiment(path: Path) -> dict[str, Any]:
 def _read_summary(path: Path) -> pd.DataFrame | None:
     if not path.is_file():
         return None
-    frame = pd.read_csv(path)
+    frame = read_summary(path)
     key = "model" if "model" in frame.columns else frame.columns[0]
-    frame[key] = frame[key].astype(str)
     return frame.set_index(key).rename_axis("model")
 
 
@@ -303,7 +302,8 @@ def learning_curves(run: RunData) -> Figure | None:
 
 
 def _loss_keys(history: dict[str, list[float]]) -> list[str]:
-    return [k for k in history if k != "epoch" and not k.startswith("lambda/")]
+    # the warm-up schedule (0..1) and the adaptive weights are not losses
+    return [k for k in history if k not in ("epoch", "schedule") and not k.startswith("lambda/")]
 
 
 def _term_order(name: str) -> tuple[int, str]:
@@ -342,7 +342,8 @@ def parity(run: RunData, target: str | None, obs: str, pred: str) -> Figure | No
     name = _target_label(run.theory, target)
     unit = unit_text(run.theory, name)
     values = preds[[obs, pred]].to_numpy(dtype=float)
-    lo, hi = np.nanmin(values), np.nanmax(values)
+    values = values[np.isfinite(values)]  # NaN or infinite predictions are not drawn
+    lo, hi = (values.min(), values.max()) if values.size else (0.0, 1.0)
     pad = 0.04 * (hi - lo or 1.0)
     lims = (lo - pad, hi + pad)
     fig, axes = _grid(len(models), row_height=2.7)

@@ -6,7 +6,7 @@ See docs/runs.md for the experiment file and the run folder.
 from tgds.runs._experiment import Experiment, ExperimentError, ModelSpec, load_experiment
 from tgds.runs._predict import predict_with_run
 from tgds.runs._runner import RunResult, execute, load_unit_model, resume
-from tgds.runs._store import RunError, RunFolder, RunIndex
+from tgds.runs._store import RunError, RunFolder, RunIndex, read_summary
 
 __all__ = [
     "Experiment",
@@ -20,5 +20,6 @@ __all__ = [
     "load_experiment",
     "load_unit_model",
     "predict_with_run",
+    "read_summary",
     "resume",
 ]

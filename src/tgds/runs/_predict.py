@@ -10,7 +10,7 @@ import pandas as pd
 from tgds.exceptions import TgdsError
 from tgds.refine import ConsistencyReport, audit
 from tgds.runs._runner import key_columns, load_unit_model
-from tgds.runs._store import RunError, RunFolder
+from tgds.runs._store import RunError, RunFolder, read_summary
 from tgds.selection._compare import constraints_of
 from tgds.theory import Theory
 
@@ -31,7 +31,7 @@ def predict_with_run(
         raise RunError(
             f"run {folder.id} has no summary.csv: it is not complete (resume it with tgds run --resume)."
         )
-    summary = pd.read_csv(folder.path / "summary.csv")
+    summary = read_summary(folder.path / "summary.csv")
     models = list(summary["model"])
     name = model if model is not None else models[0]
     if name not in models:

@@ -25,7 +25,7 @@ import pandas as pd
 from tgds.exceptions import TgdsError
 from tgds.utils import atomic_write_text
 
-__all__ = ["RunFolder", "RunIndex", "RunError"]
+__all__ = ["RunFolder", "RunIndex", "RunError", "read_summary"]
 
 
 class RunError(TgdsError, ValueError):
@@ -139,6 +139,15 @@ class RunFolder:
         for p in stale:
             p.unlink(missing_ok=True)
         return len(stale)
+
+
+def read_summary(path: Path) -> pd.DataFrame:
+    """A run's ``summary.csv``. Model names stay text: a model named ``null``, ``NA`` or
+    ``nan`` is not read as a missing value (only the score columns hold NaN)."""
+    columns = list(pd.read_csv(path, nrows=0).columns)
+    key = "model" if "model" in columns else columns[0]
+    missing = {c: ["", "nan", "NaN"] for c in columns if c != key}
+    return pd.read_csv(path, keep_default_na=False, na_values=missing, dtype={key: str})
 
 
 def _json_default(value: Any) -> Any:

@@ -9,8 +9,9 @@ ranks (ties share the better rank), and the table is sorted by it.
 
 from __future__ import annotations
 
+import numbers
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import clone
+from sklearn.model_selection import check_cv
 
 from tgds.exceptions import DataError
 from tgds.refine import audit
@@ -138,12 +140,15 @@ def _fold(
     theory: Theory,
     fold: int,
     fit_params: dict,
+    targets: Any = None,
 ) -> dict:
     est = clone(model)
     start = time.perf_counter()
     est.fit(X.iloc[train], y[train], **fit_params)
     fit_s = time.perf_counter() - start
-    metrics, _, _ = score_fold(est, X.iloc[test].reset_index(drop=True), y[test], theory)
+    metrics, _, _ = score_fold(
+        est, X.iloc[test].reset_index(drop=True), y[test], theory, targets=targets
+    )
     return {"model": name, "fold": fold, **metrics, "fit_s": fit_s}
 
 
@@ -157,6 +162,7 @@ def compare(
     groups: Any = None,
     fit_params: Mapping[str, Mapping[str, Any]] | None = None,
     n_jobs: int | None = None,
+    targets: Sequence[str] | None = None,
 ) -> Comparison:
     """Fit and evaluate every model on the same folds of ``cv``.
 
@@ -171,14 +177,19 @@ def compare(
         Observed targets.
     theory : Theory
         Used to audit each model's test predictions.
-    cv : splitter
-        Any scikit-learn splitter, e.g. :class:`tgds.selection.BlockedTimeSplit`.
+    cv : splitter or int
+        Any scikit-learn splitter, e.g. :class:`tgds.selection.BlockedTimeSplit` (an int
+        is a ``KFold`` with that many folds, as in scikit-learn).
     groups : array-like, optional
         Passed to ``cv.split``.
     fit_params : dict name -> dict, optional
         Extra ``fit`` arguments per model (e.g. ``{"PGNN": {"X_unlabeled": df}}``).
     n_jobs : int, optional
         Folds run in parallel with joblib (``-1``: all cores).
+    targets : list of str, optional
+        The targets the models predict, in order (default: the theory's targets), e.g.
+        ``["Lynx"]`` for models of one target of a two-target theory; the audit then
+        leaves out the constraints that involve another target.
 
     Examples
     --------
@@ -209,11 +220,32 @@ def compare(
         raise DataError(
             f"fit_params names unknown model(s) {sorted(unknown)}; models: {list(models)}."
         )
+    bad = [n for n, p in fit_params.items() if not isinstance(p, Mapping)]
+    if bad:
+        raise DataError(
+            f"fit_params must map each model name to a dict of fit arguments; {bad[0]!r} has "
+            f"{type(fit_params[bad[0]]).__name__} {fit_params[bad[0]]!r:.40}."
+        )
+    if isinstance(cv, str | bool) or not (isinstance(cv, numbers.Integral) or hasattr(cv, "split")):
+        raise DataError(
+            f"cv must be a scikit-learn splitter (with split()) or a number of folds; got "
+            f"{type(cv).__name__} {cv!r:.40}."
+        )
+    cv = check_cv(cv)
     X = X.reset_index(drop=True)
     splits = list(cv.split(X, y_arr, groups))
     jobs = (
         delayed(_fold)(
-            name, model, X, y_arr, train, test, theory, k, dict(fit_params.get(name, {}))
+            name,
+            model,
+            X,
+            y_arr,
+            train,
+            test,
+            theory,
+            k,
+            dict(fit_params.get(name, {})),
+            targets,
         )
         for name, model in models.items()
         for k, (train, test) in enumerate(splits)
@@ -233,6 +265,8 @@ def summarise(folds: pd.DataFrame) -> pd.DataFrame:
     strict = ["rmse", "mae", "consistency", "violation_rate"]  # NaN on a fold is a failure
     failed = folds[strict].isna().groupby(folds["model"], sort=False).any()
     summary[strict] = summary[strict].mask(failed)
+    # r2 is NaN on a fold with a constant y too; it is a failure where rmse is
+    summary["r2"] = summary["r2"].mask(failed["rmse"])
     summary["rank_accuracy"] = summary["rmse"].rank(method="min", na_option="bottom")
     summary["rank_consistency"] = summary["consistency"].rank(
         method="min", ascending=False, na_option="bottom"

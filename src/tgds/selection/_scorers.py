@@ -14,9 +14,15 @@ __all__ = ["consistency_scorer", "simplicity_scorer"]
 
 
 def consistency_scorer(
-    theory: Theory, constraints: Sequence[str] | None = None
+    theory: Theory,
+    constraints: Sequence[str] | None = None,
+    targets: Sequence[str] | None = None,
 ) -> Callable[[Any, Any, Any], float]:
     """A scorer ``f(estimator, X, y) -> consistency score in [0, 1]`` (higher is better).
+
+    ``constraints`` limits the audit to these constraints; ``targets`` names what the
+    estimator predicts (default: the theory's targets), e.g. ``["Lynx"]`` for a model of
+    one target of a two-target theory: the constraints involving another target are left out.
 
     Examples
     --------
@@ -33,8 +39,13 @@ def consistency_scorer(
     if not isinstance(theory, Theory):
         raise DataError(f"consistency_scorer needs a Theory; got {type(theory).__name__}.")
 
+    if constraints is None and targets is not None:
+        from tgds.selection._compare import constraints_of  # noqa: PLC0415
+
+        constraints = constraints_of(theory, targets)
+
     def score(estimator: Any, X: Any, y: Any = None) -> float:
-        return audit(estimator, theory, X, constraints=constraints).score
+        return audit(estimator, theory, X, targets=targets, constraints=constraints).score
 
     return score
 
