@@ -44,10 +44,31 @@ def test_simulator_conserves_the_lotka_volterra_invariant():
     assert np.ptp(d * u2 - g * np.log(u2) + b * v2 - a * np.log(v2)) > 0.1
 
 
-@pytest.mark.parametrize("kwargs", [{"n_years": 1}, {"noise": -0.1}, {"missing": 1.0}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"n_years": 1},
+        {"noise": -0.1},
+        {"missing": 1.0},
+        {"noise": None},
+        {"alpha": float("nan")},  # solve_ivp looped forever on it
+        {"beta": -1.0},
+        {"initial": (-5.0, 2.0)},  # negative populations
+        {"initial": (1.0, 2.0, 3.0)},
+        {"seed": -1},
+        {"start_year": "1900"},
+    ],
+)
 def test_simulator_rejects_bad_arguments(kwargs):
-    with pytest.raises(DataError):
+    name = next(iter(kwargs))
+    with pytest.raises(DataError, match=f"make_lotka_volterra: {name} must be"):
         make_lotka_volterra(**kwargs)
+
+
+def test_simulator_reports_a_failed_integration():
+    with pytest.raises(DataError, match="the ODE solver failed"):
+        make_lotka_volterra(alpha=50.0, beta=0.0, n_years=30)
+    assert len(make_lotka_volterra(n_years=np.int64(5))) == 5  # NumPy integers are integers
 
 
 @pytest.mark.parametrize("name", ["lake", "burgers", "lotka_volterra"])
@@ -61,6 +82,9 @@ def test_unknown_bundled_names():
         load_theory("ocean")
     with pytest.raises(DataError, match="bundled files"):
         bundled_path("nothing.csv")
+    for outside in ("/etc/passwd", "../_files.py", "", 3):  # only files of the data folder
+        with pytest.raises(DataError, match="bundled files: .*lake_demo.toml"):
+            bundled_path(outside)
 
 
 def test_read_table_errors(tmp_path):

@@ -17,9 +17,11 @@ BUNDLED_THEORIES = ("lake", "burgers", "lotka_volterra")
 
 def bundled_path(name: str) -> Path:
     """The path of a bundled file, e.g. ``bundled_path("lotka_volterra.csv")``."""
-    path = Path(str(resources.files("tgds.datasets") / "data" / name))
-    if not path.is_file():
-        available = sorted(p.name for p in path.parent.iterdir() if p.is_file())
+    folder = Path(str(resources.files("tgds.datasets") / "data"))
+    # a bare file name: never a path out of the data folder ('../x', '/etc/passwd')
+    path = folder / name if isinstance(name, str) and name and Path(name).name == name else None
+    if path is None or not path.is_file():
+        available = sorted(p.name for p in folder.iterdir() if p.is_file())
         raise DataError(f"tgds bundles no file {name!r}; bundled files: {', '.join(available)}.")
     return path
 

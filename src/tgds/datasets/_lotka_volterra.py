@@ -7,6 +7,7 @@ import pandas as pd
 from scipy.integrate import solve_ivp
 
 from tgds.datasets._files import bundled_path, read_table
+from tgds.datasets._lake import _is_int, _is_real
 from tgds.exceptions import DataError
 
 __all__ = ["make_lotka_volterra", "load_lotka_volterra"]
@@ -38,18 +39,22 @@ def make_lotka_volterra(
     >>> list(df.columns), len(df)
     (['Year', 'Hare', 'Lynx'], 5)
     """
-    if not isinstance(n_years, int) or n_years < 2:
-        raise DataError(f"n_years must be an integer of at least 2; got {n_years!r}.")
-    for label, value in (("noise", noise), ("missing", missing)):
-        if not 0 <= value < 1:
-            raise DataError(f"{label} must be in [0, 1); got {value!r}.")
+    _validate(n_years, start_year, (alpha, beta, gamma, delta), initial, noise, missing, seed)
     years = np.arange(n_years, dtype=float)
 
     def rates(_t: float, y: np.ndarray) -> list[float]:
         hare, lynx = y
         return [alpha * hare - beta * hare * lynx, -gamma * lynx + delta * hare * lynx]
 
-    sol = solve_ivp(rates, (0.0, years[-1]), list(initial), t_eval=years, rtol=1e-8, atol=1e-8)
+    with np.errstate(all="ignore"):  # a blow-up is reported below, not as warnings
+        sol = solve_ivp(
+            rates, (0.0, years[-1]), [float(v) for v in initial], t_eval=years, rtol=1e-8, atol=1e-8
+        )
+    if not sol.success or sol.y.shape[1] != n_years or not np.isfinite(sol.y).all():
+        raise DataError(
+            f"make_lotka_volterra: the ODE solver failed ({sol.message}); the populations "
+            "explode or vanish with these rates: check alpha, beta, gamma, delta and initial."
+        )
     rng = np.random.default_rng(seed)
     values = sol.y.T * np.exp(noise * rng.standard_normal(sol.y.T.shape))
     values[rng.random(values.shape) < missing] = np.nan
@@ -60,6 +65,26 @@ def make_lotka_volterra(
             "Lynx": values[:, 1].round(2),
         }
     )
+
+
+def _validate(n_years, start_year, rates, initial, noise, missing, seed) -> None:
+    def require(ok: bool, name: str, expected: str, value: object) -> None:
+        if not ok:
+            raise DataError(f"make_lotka_volterra: {name} must be {expected}; got {value!r}.")
+
+    require(_is_int(n_years) and n_years >= 2, "n_years", "an integer of at least 2", n_years)
+    require(_is_int(start_year), "start_year", "an integer", start_year)
+    for name, value in zip(("alpha", "beta", "gamma", "delta"), rates, strict=True):
+        require(_is_real(value) and value >= 0, name, "a finite number >= 0", value)
+    ok = (
+        isinstance(initial, tuple | list)
+        and len(initial) == 2
+        and all(_is_real(v) and v > 0 for v in initial)
+    )
+    require(ok, "initial", "two finite populations > 0 (hare, lynx)", initial)
+    for name, value in (("noise", noise), ("missing", missing)):
+        require(_is_real(value) and 0 <= value < 1, name, "a number in [0, 1)", value)
+    require(_is_int(seed) and seed >= 0, "seed", "an integer >= 0", seed)
 
 
 def load_lotka_volterra() -> pd.DataFrame:
