@@ -692,3 +692,14 @@ def test_alpha_is_an_l2_penalty_scaled_by_the_number_of_rows():
     assert _squared_weights(strong) < _squared_weights(model) < _squared_weights(plain)
     with pytest.raises(ValueError, match="alpha"):
         _fast(theory=theory, alpha=-1.0).fit(df)
+
+
+def test_physics_model_refuses_a_parameter_without_a_value():
+    # it was taken for a data column, and silently read from X when X had one of that name
+    theory = Theory(
+        variables=[Variable("tt", "s"), Variable("y", "m", role="target")],
+        parameters=[Parameter("v", "m/s")],
+        physics_model=PhysicsModel(outputs={"y": "v*tt"}),
+    )
+    with pytest.raises(TheoryError, match=r"parameter\(s\) \['v'\], which have no value"):
+        PhysicsModelRegressor(theory=theory).fit(pd.DataFrame({"tt": [1.0, 2.0], "v": [3.0, 3.0]}))

@@ -875,3 +875,20 @@ def test_sample_names_what_is_wrong(kwargs: dict, message: str) -> None:
         t.sample(10, **kwargs)
     with pytest.raises(TheoryError, match="n must be a positive int"):
         t.sample(0, variables=["x"])
+
+
+def test_numbers_may_be_numpy_scalars() -> None:
+    import numpy as np
+
+    assert Parameter("p", "1", value=np.int64(2)).value == 2.0
+    assert Parameter("q", "1", value=np.float32(0.5)).value == 0.5
+    assert Variable("y", "1", bounds=(np.int64(0), 5)).bounds == (0.0, 5.0)
+
+
+def test_field_derivatives_take_integer_points() -> None:
+    import numpy as np
+
+    from tgds.theory import Expression, field_derivatives
+
+    fn = field_derivatives(lambda p: p[:1] ** 2, Expression("D(u, x)").derivatives, ["x"], ["u"])
+    assert float(fn(np.array([[3]]))["D(u, x)"][0]) == 6.0

@@ -57,12 +57,15 @@ class PhysicsModelRegressor(RegressorMixin, BaseEstimator):
             )
         self.targets_ = pm.predicted
         self._expressions = [self.theory.physics_expression_of(t) for t in self.targets_]
-        self.inputs_ = tuple(
-            sorted(
-                {s.name for e in self._expressions for s in e.sympy.free_symbols}
-                - set(self.theory.parameter_values())
+        names = {s.name for e in self._expressions for s in e.sympy.free_symbols}
+        parameters = {p.name for p in self.theory.parameters}
+        unset = sorted((names & parameters) - set(self.theory.parameter_values()))
+        if unset:
+            raise TheoryError(
+                f"PhysicsModelRegressor: the physics model uses the parameter(s) {unset}, which "
+                "have no value in the theory; give them values (or calibrate them first)."
             )
-        )
+        self.inputs_ = tuple(sorted(names - parameters))
         self.n_parameters_ = 0  # nothing is fitted; parameters come from the theory
 
     def predict(self, X: Any) -> np.ndarray:

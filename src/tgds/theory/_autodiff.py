@@ -87,4 +87,5 @@ def field_derivatives(
         values.update({key: fn(x) for key, fn in fns.items()})
         return values
 
-    return jax.vmap(at_point)
+    # integer points would give integer tangents, which jax.jvp refuses
+    return lambda points: jax.vmap(at_point)(jnp.asarray(points, dtype=float))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keyword
 import math
+import numbers
 from dataclasses import dataclass, field
 
 from tgds.exceptions import TheoryError
@@ -58,7 +59,7 @@ def check_choice(value: object, allowed: tuple[str, ...], what: str) -> str:
 
 
 def check_number(value: object, what: str, allow_inf: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):  # NumPy scalars too
         raise TheoryError(f"{what} must be a number; got {type(value).__name__} {value!r:.60}.")
     x = float(value)
     if math.isnan(x) or (math.isinf(x) and not allow_inf):
