@@ -892,3 +892,18 @@ def test_field_derivatives_take_integer_points() -> None:
 
     fn = field_derivatives(lambda p: p[:1] ** 2, Expression("D(u, x)").derivatives, ["x"], ["u"])
     assert float(fn(np.array([[3]]))["D(u, x)"][0]) == 6.0
+
+
+@pytest.mark.parametrize(
+    ("outputs", "relations", "used"),
+    [
+        ({"y": "y"}, [], "['y']"),  # the label would leak into the prediction
+        ({"y": "z", "z": "x"}, [], "['z']"),
+        ({"y": "r"}, [Relation("r", "2*y")], "['y']"),  # through a relation
+    ],
+)
+def test_physics_outputs_may_not_use_targets(outputs, relations, used) -> None:
+    variables = [Variable("x", "1"), Variable("y", "1", role="target")]
+    variables.append(Variable("z", "1", role="target"))
+    with pytest.raises(TheoryError, match=re.escape(f"uses the target(s) {used}")):
+        Theory(variables, relations=relations, physics_model=PhysicsModel(outputs=outputs))

@@ -416,6 +416,13 @@ class Theory:
                 raise TheoryError(
                     f"{owner} contains D(...); write governing equations as Equation constraints."
                 )
+            if pm.time is None:  # outputs: computed from inputs and parameters, never from a label
+                used = sorted({str(sym) for sym in built.expr.free_symbols} & targets)
+                if used:
+                    raise TheoryError(
+                        f"{owner} uses the target(s) {used}; a physics model's outputs are "
+                        "expressions of inputs and parameters (a target is what it predicts)."
+                    )
             want = self.unit_of(name)
             if pm.time is not None:  # a rate: state unit per time unit
                 want = UnitInfo(want.unit / self.unit_of(pm.time).unit)
