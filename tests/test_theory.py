@@ -907,3 +907,22 @@ def test_physics_outputs_may_not_use_targets(outputs, relations, used) -> None:
     variables.append(Variable("z", "1", role="target"))
     with pytest.raises(TheoryError, match=re.escape(f"uses the target(s) {used}")):
         Theory(variables, relations=relations, physics_model=PhysicsModel(outputs=outputs))
+
+
+def test_an_exact_zero_fits_any_unit() -> None:
+    # the rate of a constant state, or a zero output, in whatever unit the target has
+    decay = Theory(
+        [Variable("t", "s", role="time"), Variable("h", "m", role="target")],
+        physics_model=PhysicsModel(rates={"h": "0"}, time="t"),
+    )
+    assert decay.physics_model.predicted == ("h",)
+    Theory(
+        [Variable("x", "m"), Variable("h", "m", role="target")],
+        relations=[Relation("r", "0", unit="m/s")],
+        physics_model=PhysicsModel(outputs={"h": "0"}),
+    )
+    with pytest.raises(UnitError, match=r"\[length\] but \[time\]"):  # other values keep their unit
+        Theory(
+            [Variable("x", "m"), Variable("h", "s", role="target")],
+            physics_model=PhysicsModel(outputs={"h": "x"}),
+        )

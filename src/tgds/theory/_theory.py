@@ -502,7 +502,10 @@ def _equation_key(c: Equation) -> str:
 
 
 def _convert(built: Built, want: UnitInfo, owner: str) -> Built:
-    """``built`` expressed in the unit ``want`` (same dimension required)."""
+    """``built`` expressed in the unit ``want`` (same dimension required; an exact zero, e.g.
+    the rate ``"0"`` of a constant state, is zero in any unit but an offset temperature's)."""
+    if built.expr == 0 and not want.offset:
+        return Built(sympy.Integer(0), want, built.derivatives)
     have = built.info
     if have.unit.dimensionality != want.unit.dimensionality:
         raise UnitError(
