@@ -541,9 +541,9 @@ def _table(
 _DZ_CHOICES = (0.1, 0.2, 0.25, 0.5, 1.0)
 
 
-def _require(ok: bool, name: str, expected: str, value: object) -> None:
+def _require(ok: bool, name: str, expected: str, value: object, owner: str = "make_lake") -> None:
     if not ok:
-        raise DataError(f"make_lake: {name} must be {expected}; got {value!r}.")
+        raise DataError(f"{owner}: {name} must be {expected}; got {value!r}.")
 
 
 def _is_real(value: object) -> bool:

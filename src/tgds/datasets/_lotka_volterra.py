@@ -7,7 +7,7 @@ import pandas as pd
 from scipy.integrate import solve_ivp
 
 from tgds.datasets._files import bundled_path, read_table
-from tgds.datasets._lake import _is_int, _is_real
+from tgds.datasets._lake import _is_int, _is_real, _require
 from tgds.exceptions import DataError
 
 __all__ = ["make_lotka_volterra", "load_lotka_volterra"]
@@ -69,8 +69,7 @@ def make_lotka_volterra(
 
 def _validate(n_years, start_year, rates, initial, noise, missing, seed) -> None:
     def require(ok: bool, name: str, expected: str, value: object) -> None:
-        if not ok:
-            raise DataError(f"make_lotka_volterra: {name} must be {expected}; got {value!r}.")
+        _require(ok, name, expected, value, owner="make_lotka_volterra")
 
     require(_is_int(n_years) and n_years >= 2, "n_years", "an integer of at least 2", n_years)
     require(_is_int(start_year), "start_year", "an integer", start_year)

@@ -403,8 +403,8 @@ def audit(
         Which targets the model predicts, in order (default: the theory's targets).
     constraints : list of str, optional
         Audit only these constraints (by name or description). By default, every
-        constraint on the predictions: those on an input or on a target the model does not
-        predict are left to :meth:`Theory.check_data`.
+        constraint on the predictions: those on an input, or involving a target the model
+        does not predict (directly or through a relation), are left out.
     step : float
         Finite-difference step, as a fraction of each input's standard deviation.
     rtol : float
@@ -493,9 +493,8 @@ def _audit_one(ev, c, X, preds, steps, rtol, step) -> ConstraintResult:
 def _select(
     theory: Theory, names: Sequence[str] | None, targets: Sequence[str]
 ) -> list[AbstractConstraint]:
-    if names is None:  # all that concern predictions: not those on inputs or other targets
-        variables = {v.name for v in theory.variables} - set(targets)
-        return [c for c in theory.constraints if getattr(c, "quantity", None) not in variables]
+    if names is None:
+        return [c for c in theory.constraints if _on_predictions(theory, c, targets)]
     labels = {c.label: c for c in theory.constraints}
     unknown = [n for n in names if n not in labels]
     if unknown:
@@ -503,6 +502,21 @@ def _select(
             f"unknown constraint(s) {unknown}; the theory's constraints: {list(labels)}."
         )
     return [labels[n] for n in names]
+
+
+def _on_predictions(theory: Theory, c: AbstractConstraint, targets: Sequence[str]) -> bool:
+    """Whether a model of ``targets`` can be audited on ``c``: its quantity is not an input
+    or another target, and it involves no other target, directly or through relations."""
+    if getattr(c, "quantity", None) in {v.name for v in theory.variables} - set(targets):
+        return False
+    others = set(theory.targets) - set(targets)
+    if not others:
+        return True
+    relations = {r.name for r in theory.relations}
+    used = set(c.residual.names) if isinstance(c, Equation) else set(c.referenced_names())
+    for n in used & relations:
+        used |= {str(s) for s in theory.expression_of(n).sympy.free_symbols}
+    return not used & others
 
 
 def _as_pandas(X: Any) -> pd.DataFrame:

@@ -11,7 +11,6 @@ from tgds.exceptions import TgdsError
 from tgds.refine import ConsistencyReport, audit
 from tgds.runs._runner import key_columns, load_unit_model
 from tgds.runs._store import RunError, RunFolder, read_summary
-from tgds.selection._compare import constraints_of
 from tgds.theory import Theory
 
 __all__ = ["predict_with_run"]
@@ -48,14 +47,7 @@ def predict_with_run(
         raise RunError("the data has no rows to predict.")
     try:
         predicted = np.asarray(fitted.predict(frame), dtype=float)
-        report = audit(
-            fitted,
-            theory,
-            frame,
-            targets=[target],
-            constraints=constraints_of(theory, [target]),
-            predictions=predicted,
-        )
+        report = audit(fitted, theory, frame, targets=[target], predictions=predicted)
     except TgdsError:
         raise
     except (ValueError, TypeError, KeyError) as err:  # e.g. a missing or non-numeric column

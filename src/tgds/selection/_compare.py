@@ -24,7 +24,7 @@ from sklearn.model_selection import check_cv
 from tgds.exceptions import DataError
 from tgds.refine import audit
 from tgds.selection._simplicity import complexity
-from tgds.theory import Equation, Theory
+from tgds.theory import Theory
 
 __all__ = ["compare", "Comparison", "score_fold", "summarise"]
 
@@ -89,14 +89,7 @@ def score_fold(
     obs = np.asarray(y_test, dtype=float).reshape(len(X_test), -1)
     err = flat - obs
     # the model itself: checks may perturb the inputs
-    report = audit(
-        model,
-        theory,
-        X_test,
-        targets=targets,
-        constraints=constraints_of(theory, targets),
-        predictions=flat,
-    )
+    report = audit(model, theory, X_test, targets=targets, predictions=flat)
     checks = sum(r.n_checks for r in report.results)
     ss_tot = float(np.sum((obs - obs.mean(axis=0)) ** 2))
     metrics = {
@@ -109,25 +102,6 @@ def score_fold(
         "complexity": complexity(model),
     }
     return metrics, report, pred
-
-
-def constraints_of(theory: Theory, targets: Any) -> list[str] | None:
-    """The labels of the constraints a model of ``targets`` can be audited on: those that
-    involve no other target of the theory (``None``: all of them)."""
-    if targets is None:
-        return None
-    others = set(theory.targets) - set(targets)
-    if not others:
-        return None
-    relations = {r.name for r in theory.relations}
-    keep = []
-    for c in theory.constraints:
-        names = set(c.residual.names) if isinstance(c, Equation) else set(c.referenced_names())
-        for n in names & relations:
-            names |= {str(s) for s in theory.expression_of(n).sympy.free_symbols}
-        if not names & others:
-            keep.append(c.label)
-    return keep
 
 
 def _fold(

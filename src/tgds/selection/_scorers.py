@@ -39,11 +39,6 @@ def consistency_scorer(
     if not isinstance(theory, Theory):
         raise DataError(f"consistency_scorer needs a Theory; got {type(theory).__name__}.")
 
-    if constraints is None and targets is not None:
-        from tgds.selection._compare import constraints_of  # noqa: PLC0415
-
-        constraints = constraints_of(theory, targets)
-
     def score(estimator: Any, X: Any, y: Any = None) -> float:
         return audit(estimator, theory, X, targets=targets, constraints=constraints).score
 
