@@ -104,6 +104,53 @@ def test_read_table_skips_comment_lines(tmp_path):
     assert df.loc[0, "Hare"] == 30.0
 
 
+def test_read_table_names_a_directory_and_a_path_that_is_not_one(tmp_path):
+    with pytest.raises(DataError, match=r"data file '.*' is a directory; expected a CSV or"):
+        read_table(tmp_path)
+    folder = tmp_path / "data.csv"
+    folder.mkdir()
+    with pytest.raises(DataError, match="is a directory"):
+        read_table(str(folder))
+    for value, got in [(None, "NoneType"), (3, "int"), (b"d.csv", "bytes"), ("", "''")]:
+        with pytest.raises(DataError, match=rf"read_table: path must be .*; got {got}\."):
+            read_table(value)
+
+
+def test_read_table_skips_comments_after_a_byte_order_mark(tmp_path):
+    text = "# source\n\n# downloaded\nYear, Lynx, Hare\n1900, 4.0, 30.0\n"
+    plain, marked = tmp_path / "plain.csv", tmp_path / "marked.csv"
+    plain.write_text(text, encoding="utf-8")
+    marked.write_text(text, encoding="utf-8-sig")  # Excel's "CSV UTF-8" writes the mark
+    assert marked.read_bytes().startswith(b"\xef\xbb\xbf#")
+    expected = pd.DataFrame({"Year": [1900], "Lynx": [4.0], "Hare": [30.0]})
+    pd.testing.assert_frame_equal(read_table(plain), expected)
+    pd.testing.assert_frame_equal(read_table(marked), expected)
+    header = tmp_path / "header.csv"
+    header.write_text("Year,Hare\n1900,30.0\n", encoding="utf-8-sig")  # the mark before a header
+    assert list(read_table(header).columns) == ["Year", "Hare"]
+
+
+@pytest.mark.parametrize(
+    ("content", "what"),
+    [
+        ("", "is empty"),
+        ("\ufeff", "is empty"),
+        ("# only a comment\n\n# and another\n", "holds only '#' comment or blank lines"),
+        ("\n\n", "holds only '#' comment or blank lines"),
+    ],
+)
+def test_read_table_names_a_file_without_a_header(tmp_path, content, what):
+    path = tmp_path / "d.csv"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(DataError, match=rf"'.*d\.csv' {what}; expected a header line"):
+        read_table(path)
+
+
+def test_check_of_a_directory_exits_2(tmp_path):
+    result = runner.invoke(app, ["check", str(EXAMPLES / "burgers.toml"), str(tmp_path)])
+    assert result.exit_code == 2 and "is a directory" in result.output
+
+
 def test_check_prints_a_data_check_report_for_the_bundled_records():
     theory, data = bundled_path("lotka_volterra.toml"), bundled_path("lotka_volterra.csv")
     result = runner.invoke(app, ["check", str(theory), str(data)])

@@ -198,3 +198,42 @@ def test_complexity_per_family():
     wrapped = ConsistentRegressor(LinearRegression(), theory).fit(frame, y)
     assert complexity(wrapped) == 2
     assert math.isnan(complexity(object()))
+
+
+def _xgb_data():
+    rng = np.random.default_rng(0)
+    X, X_val = rng.normal(size=(200, 4)), rng.normal(size=(100, 4))
+    return X, X[:, 0] + 0.1 * rng.normal(size=200), X_val, X_val[:, 0] + 0.1 * rng.normal(size=100)
+
+
+def test_complexity_of_xgboost_linear_booster_counts_its_coefficients():
+    xgb = pytest.importorskip("xgboost")
+    X, y, _, _ = _xgb_data()
+    full = xgb.XGBRegressor(booster="gblinear", n_estimators=20).fit(X, y)
+    assert complexity(full) == 5, "4 coefficients plus the bias"
+    sparse = xgb.XGBRegressor(booster="gblinear", n_estimators=20, reg_alpha=0.3).fit(X, y)
+    assert np.count_nonzero(sparse.coef_) == 1
+    assert complexity(sparse) == 2, "the L1 penalty leaves one coefficient, plus the bias"
+
+
+@pytest.mark.parametrize("classes", [None, 3])  # one tree per round, or one per class
+def test_complexity_of_early_stopped_xgboost_counts_trees_up_to_the_best_iteration(classes):
+    xgb = pytest.importorskip("xgboost")
+    X, y, X_val, y_val = _xgb_data()
+    kind = xgb.XGBRegressor if classes is None else xgb.XGBClassifier
+    if classes is not None:
+        y, y_val = np.digitize(y, [-0.5, 0.5]), np.digitize(y_val, [-0.5, 0.5])
+    model = kind(n_estimators=60, max_depth=2, learning_rate=0.5, early_stopping_rounds=3)
+    model.fit(X, y, eval_set=[(X_val, y_val)], verbose=False)
+    booster = model.get_booster()
+    assert model.best_iteration + 1 < booster.num_boosted_rounds(), "early stopping happened"
+    trees = booster.trees_to_dataframe()
+    used = trees["Tree"] < (model.best_iteration + 1) * (classes or 1)  # what predict() uses
+    assert complexity(model) == int((trees["Feature"] == "Leaf")[used].sum())
+    assert complexity(model) < int((trees["Feature"] == "Leaf").sum())
+
+
+def test_complexity_of_an_unfitted_xgboost_model_is_nan():
+    xgb = pytest.importorskip("xgboost")
+    assert math.isnan(complexity(xgb.XGBRegressor()))
+    assert math.isnan(complexity(xgb.XGBClassifier(booster="gblinear")))

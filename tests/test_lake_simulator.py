@@ -256,11 +256,23 @@ def test_convection_conserves_heat_and_leaves_stable_profiles_alone():
         ("model_bias", float("nan")),
         ("seed", -1),
         ("seed", True),
+        ("return_grid", "yes"),
+        ("return_grid", 1),
+        ("return_grid", None),
     ],
 )
 def test_bad_arguments_are_named(name, value):
     with pytest.raises(DataError, match=rf"make_lake: {name} must be .*; got {value!r}"):
         make_lake(**{name: value})
+
+
+def test_return_grid_is_a_bool():
+    with pytest.raises(DataError, match="make_lake: return_grid must be True or False; got 'no'"):
+        make_lake(return_grid="no")  # a non-empty string is truthy: it used to return the grid
+    small = {"n_years": 1, "max_depth": 2, "dz": 1.0}
+    assert isinstance(make_lake(**small, return_grid=np.False_), pd.DataFrame)
+    observations, grid = make_lake(**small, return_grid=np.True_)  # NumPy bools are bools
+    assert len(grid) == 365 * 3 and "Observed_temp" not in grid
 
 
 def test_other_grids():

@@ -564,6 +564,7 @@ def _validate(
     missing: object,
     model_bias: object,
     seed: object,
+    return_grid: object,
 ) -> None:
     _require(_is_int(n_years) and 1 <= n_years <= 50, "n_years", "an integer in [1, 50]", n_years)
     _require(
@@ -599,6 +600,7 @@ def _validate(
         model_bias,
     )
     _require(_is_int(seed) and seed >= 0, "seed", "a non-negative integer", seed)
+    _require(isinstance(return_grid, bool | np.bool_), "return_grid", "True or False", return_grid)
 
 
 @overload
@@ -693,7 +695,8 @@ def make_lake(
     Raises
     ------
     DataError
-        If an argument is out of range; the message names it.
+        If an argument is out of range or of the wrong type (``return_grid`` must be a
+        bool); the message names it.
 
     Examples
     --------
@@ -703,7 +706,18 @@ def make_lake(
     >>> len(grid) == 365 * 41, bool(obs["Observed_temp"].between(0, 35).all())
     (True, True)
     """
-    _validate(n_years, start_year, max_depth, dz, sample_every, noise, missing, model_bias, seed)
+    _validate(
+        n_years,
+        start_year,
+        max_depth,
+        dz,
+        sample_every,
+        noise,
+        missing,
+        model_bias,
+        seed,
+        return_grid,
+    )
     rng = np.random.default_rng(seed)
     dates = pd.date_range(f"{start_year - 1}-01-01", f"{start_year + n_years - 1}-12-31")
     weather = make_weather(dates, rng)

@@ -8,7 +8,9 @@
 | decision trees, random forests, extra trees | leaves, summed over trees |
 | ``HistGradientBoosting*`` | leaves, summed over trees |
 | ``GradientBoosting*`` | leaves, summed over trees |
-| XGBoost / LightGBM | leaves, summed over trees (from the booster's own dump) |
+| XGBoost trees | leaves, summed over the trees ``predict`` uses (to ``best_iteration``) |
+| XGBoost (``gblinear``) | non-zero coefficients plus the bias, as for linear models |
+| LightGBM | leaves, summed over trees (from the booster's own dump) |
 | ``Pipeline`` / ``ConsistentRegressor`` | the complexity of the final / wrapped estimator |
 | anything else | NaN (unknown) |
 """
@@ -80,13 +82,28 @@ def _hist_boosting(model: Any) -> float | None:
 
 
 def _boosters(model: Any) -> float | None:
-    booster = getattr(model, "get_booster", None)
-    if callable(booster):  # XGBoost
-        dumps = booster().get_dump(dump_format="json")
-        return sum(_xgb_leaves(json.loads(d)) for d in dumps)
+    if callable(getattr(model, "get_booster", None)):
+        return _xgboost(model)
     if hasattr(model, "booster_") and hasattr(model.booster_, "dump_model"):  # LightGBM
         return sum(t["num_leaves"] for t in model.booster_.dump_model()["tree_info"])
     return None
+
+
+def _xgboost(model: Any) -> float:
+    """An XGBoost model counted as its ``predict`` uses it (NaN when it is not fitted)."""
+    try:  # unfitted: sklearn's NotFittedError (a ValueError and an AttributeError)
+        booster = model.get_booster()
+    except (ValueError, AttributeError):
+        return math.nan
+    kind = json.loads(booster.save_config())["learner"]["gradient_booster"]["name"]
+    if kind == "gblinear":
+        dump = json.loads(booster.get_dump(dump_format="json")[0])
+        return _count_linear(dump["weight"], dump["bias"])
+    try:  # predict() uses the rounds up to best_iteration after early stopping
+        booster = booster[: booster.best_iteration + 1]
+    except AttributeError:  # not early-stopped: every round counts
+        pass
+    return sum(_xgb_leaves(json.loads(d)) for d in booster.get_dump(dump_format="json"))
 
 
 def _xgb_leaves(node: dict) -> int:
@@ -98,5 +115,9 @@ def _linear(model: Any) -> float | None:
     coef = getattr(model, "coef_", None)
     if coef is None:
         return None
-    intercept = np.atleast_1d(getattr(model, "intercept_", 0.0))
-    return int(np.count_nonzero(coef)) + int(np.count_nonzero(intercept))
+    return _count_linear(coef, getattr(model, "intercept_", 0.0))
+
+
+def _count_linear(coef: Any, intercept: Any) -> int:
+    """Non-zero coefficients plus non-zero intercepts."""
+    return int(np.count_nonzero(coef)) + int(np.count_nonzero(np.atleast_1d(intercept)))
