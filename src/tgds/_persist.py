@@ -36,8 +36,10 @@ from tgds.theory import Theory
 from tgds.utils import (
     dataclass_fields,
     dataclass_from_fields,
+    plain_containers,
     read_container,
     read_container_meta,
+    restore_containers,
     write_container,
 )
 
@@ -96,16 +98,18 @@ def _state(model: Any) -> tuple[dict[str, Any], Any]:
                 "ConsistentRegressor(..., prefit=True) after loading it."
             )
         inner_meta, tree = _state(inner)
-        repairs = None if model.repairs is None else [_repair_state(r) for r in model.repairs]
         params = {
             "theory": model.theory.to_toml(),
-            "repairs": repairs,
-            "repairs_as_tuple": isinstance(model.repairs, tuple),
+            "repairs": model.repairs,
             "reject": model.reject,
-            "targets": None if model.targets is None else list(model.targets),
+            "targets": model.targets,
             "prefit": model.prefit,
         }
-        return {"class": name, "params": params, "estimator": inner_meta}, tree
+        types = plain_containers(params, ("repairs", "targets"))
+        if params["repairs"] is not None:
+            params["repairs"] = [_repair_state(r) for r in params["repairs"]]
+        meta = {"class": name, "params": params, "param_types": types, "estimator": inner_meta}
+        return meta, tree
     raise DataError(f"tgds.save takes a fitted tgds estimator ({', '.join(_CLASSES)}); got {name}.")
 
 
@@ -119,7 +123,7 @@ def _repair_state(repair: Any) -> dict[str, Any]:
 def _build(meta: dict[str, Any], read_tree: Callable[[Any], Any], where: str) -> Any:
     name = meta.get("class")
     if name in _NETWORKS:
-        return _NETWORKS[name]._from_state(meta, read_tree)
+        return _NETWORKS[name]._from_state(meta, read_tree, where)
     if name == PhysicsModelRegressor.__name__:
         model = PhysicsModelRegressor(theory=Theory.from_toml(meta["params"]["theory"]))
         model._compile()  # no arrays: the fitted state follows from the theory
@@ -127,12 +131,13 @@ def _build(meta: dict[str, Any], read_tree: Callable[[Any], Any], where: str) ->
     if name == ConsistentRegressor.__name__:
         params = dict(meta["params"])
         inner = _build(meta["estimator"], read_tree, where)
-        as_tuple = bool(params.pop("repairs_as_tuple", False))
+        # files before ``param_types`` flagged only tuple repairs
+        old = {"repairs": "tuple"} if params.pop("repairs_as_tuple", False) else {}
         if params["repairs"] is not None:
-            repairs = [
+            params["repairs"] = [
                 dataclass_from_fields(_REPAIRS, r, "repair", where) for r in params["repairs"]
             ]
-            params["repairs"] = tuple(repairs) if as_tuple else repairs
+        restore_containers(params, meta.get("param_types", old), where)
         prefit = params.pop("prefit")
         theory = Theory.from_toml(params.pop("theory"))
         model = ConsistentRegressor(inner, theory, prefit=True, **params).fit()

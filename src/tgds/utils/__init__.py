@@ -3,8 +3,10 @@
 from tgds.utils._container import (
     dataclass_fields,
     dataclass_from_fields,
+    plain_containers,
     read_container,
     read_container_meta,
+    restore_containers,
     write_container,
 )
 from tgds.utils._frame import FrameView, as_frame
@@ -21,6 +23,8 @@ __all__ = [
     "dataclass_fields",
     "dataclass_from_fields",
     "group_codes",
+    "plain_containers",
+    "restore_containers",
     "monotone_pairs",
     "roundoff",
     "toml_key",

@@ -28,6 +28,8 @@ __all__ = [
     "read_container_meta",
     "dataclass_fields",
     "dataclass_from_fields",
+    "plain_containers",
+    "restore_containers",
 ]
 
 _PREFIX = b"TGDS:"
@@ -140,3 +142,36 @@ def dataclass_from_fields(
                 f"got {key}={value!r:.60}."
             )
     return kinds[kind](**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
+
+
+_CONTAINERS: dict[str, type] = {"tuple": tuple, "list": list, "Path": Path}
+
+
+def plain_containers(params: dict[str, Any], keys: tuple[str, ...]) -> dict[str, str]:
+    """Make the tuples, lists and paths among ``params[keys]`` JSON values, in place.
+
+    Returns the kind of each container changed (``{"hidden": "tuple"}``), which
+    :func:`restore_containers` takes to give the loaded parameters back as they were given:
+    ``hidden=(8,)`` and ``hidden=[8]`` are different parameters to ``get_params``.
+    """
+    kinds = {}
+    for key in keys:
+        value = params.get(key)
+        if isinstance(value, Path):
+            kinds[key], params[key] = "Path", str(value)
+        elif isinstance(value, tuple | list):
+            kinds[key] = "tuple" if isinstance(value, tuple) else "list"
+            params[key] = list(value)
+    return kinds
+
+
+def restore_containers(params: dict[str, Any], kinds: dict[str, str], where: str) -> None:
+    """Undo :func:`plain_containers` on ``params`` read from a file, in place."""
+    for key, kind in kinds.items():
+        if kind not in _CONTAINERS:
+            raise DataError(
+                f"{where}: parameter {key!r} is stored as a {kind!r}; expected one of "
+                f"{', '.join(_CONTAINERS)}."
+            )
+        if params.get(key) is not None:
+            params[key] = _CONTAINERS[kind](params[key])
