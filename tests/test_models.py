@@ -282,6 +282,11 @@ def test_load_rejects_bad_files(tmp_path, ramp):
     (tmp_path / "forged.tgds").write_bytes(forged)
     with pytest.raises(DataError, match="unknown class 'os.system'"):
         tgds.load(tmp_path / "forged.tgds")
+    kind = b'"hidden": "tuple"'
+    assert kind in data
+    (tmp_path / "kind.tgds").write_bytes(data.replace(kind, b'"hidden": "set!!"'))
+    with pytest.raises(DataError, match="'hidden' is stored as a 'set!!'; expected one of tuple"):
+        tgds.load(tmp_path / "kind.tgds")
     with pytest.raises(DataError, match="does not exist"):
         tgds.load(tmp_path / "nothing.tgds")
     with pytest.raises(DataError, match="fitted tgds estimator"):
@@ -305,8 +310,8 @@ def test_save_load_physics_model_and_consistent_regressor(tmp_path, ramp):
         "fitted": ConsistentRegressor(_fast(theory=theory, epochs=5), theory, reject=True).fit(df),
         "physics+repair": ConsistentRegressor(PhysicsModelRegressor(theory=theory), theory).fit(df),
         "tuple": ConsistentRegressor(
-            net, theory, repairs=(IsotonicProjection(),), prefit=True
-        ).fit(),  # the container comes back as it was given: equal parameters
+            net, theory, repairs=(IsotonicProjection(),), targets=("y",), prefit=True
+        ).fit(),  # the containers come back as they were given: equal parameters
     }
     for name, model in models.items():
         loaded = tgds.load(tgds.save(model, tmp_path / f"{name}.tgds"))
@@ -513,6 +518,20 @@ def test_classifier_physics_needs_a_binary_target():
     df = pd.DataFrame({"x": np.linspace(0, 1, 30), "label": np.arange(30) % 3})
     with pytest.raises(TheoryError, match="binary"):
         TheoryGuidedClassifier(theory=theory, epochs=2).fit(df)
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        (["a", None] * 10, "10 missing label.*first at row 1"),
+        (["a", np.nan] * 10, "NaN"),
+        (["a", 1] * 10, "mixes labels of the types int, str"),
+    ],
+)
+def test_classifier_names_missing_and_mixed_labels(labels, message):
+    X = np.linspace(0, 1, 20).reshape(-1, 1)
+    with pytest.raises(DataError, match=message):
+        TheoryGuidedClassifier(hidden=(4,), epochs=2).fit(X, np.array(labels, dtype=object))
 
 
 def test_learning_curves_draw_every_term(ramp):

@@ -57,7 +57,14 @@ from tgds.nn import (
     trainable_filter,
 )
 from tgds.theory import Equation, Monotonic, Theory
-from tgds.utils import as_frame, dataclass_fields, dataclass_from_fields, group_codes
+from tgds.utils import (
+    as_frame,
+    dataclass_fields,
+    dataclass_from_fields,
+    group_codes,
+    plain_containers,
+    restore_containers,
+)
 
 __all__ = ["TheoryGuidedRegressor", "TheoryGuidedClassifier"]
 
@@ -642,15 +649,9 @@ class _TheoryGuidedNetwork(BaseEstimator):
             params["random_state"] = None
         w = params["weighting"]
         params["weighting"] = None if w is None else dataclass_fields(w)
-        # the containers given (tuple or list, a Path), restored on loading: equal parameters
-        types = {}
-        if isinstance(params["checkpoint_path"], Path):
-            types["checkpoint_path"] = "Path"
-            params["checkpoint_path"] = str(params["checkpoint_path"])
-        for key in ("hidden", "inputs", "targets", "physics", "residual_of"):
-            if isinstance(params[key], tuple | list):
-                types[key] = type(params[key]).__name__
-                params[key] = list(params[key])
+        types = plain_containers(
+            params, ("checkpoint_path", "hidden", "inputs", "targets", "physics", "residual_of")
+        )
         fitted = {
             "features_": list(self.features_),
             "targets_": list(self.targets_),
@@ -683,7 +684,9 @@ class _TheoryGuidedNetwork(BaseEstimator):
         }
 
     @classmethod
-    def _from_state(cls, meta: dict[str, Any], read_tree: Any) -> _TheoryGuidedNetwork:
+    def _from_state(
+        cls, meta: dict[str, Any], read_tree: Any, where: str = "the model file"
+    ) -> _TheoryGuidedNetwork:
         from tgds.nn import ReLoBRaLo  # noqa: PLC0415
 
         params = dict(meta["params"])
@@ -693,13 +696,10 @@ class _TheoryGuidedNetwork(BaseEstimator):
         if params["weighting"] is not None:
             kinds = {"FixedWeights": FixedWeights, "ReLoBRaLo": ReLoBRaLo}
             params["weighting"] = dataclass_from_fields(
-                kinds, params["weighting"], "weighting", "the model file"
+                kinds, params["weighting"], "weighting", where
             )
-        # the containers of the parameters; older files restored only ``hidden`` (a tuple)
-        types = meta.get("param_types", {"hidden": "tuple"})
-        for key, kind in types.items():
-            if key in params and params[key] is not None:
-                params[key] = {"tuple": tuple, "list": list, "Path": Path}[kind](params[key])
+        # older files restored only ``hidden`` (a tuple)
+        restore_containers(params, meta.get("param_types", {"hidden": "tuple"}), where)
         est = cls(**params)
         shapes = meta["shapes"]
         template = make_network(
@@ -954,8 +954,9 @@ class TheoryGuidedClassifier(ClassifierMixin, _TheoryGuidedNetwork):
                 )
         if labels.dtype.kind == "f" and not np.isfinite(labels).all():
             raise DataError("y contains NaN or infinite labels.")
+        classes, encoded = _encode_labels(labels)
         check_classification_targets(labels)
-        self.classes_, encoded = np.unique(labels, return_inverse=True)
+        self.classes_ = classes
         if len(self.classes_) < 2:
             raise DataError(
                 f"Classifier can't train when only one class is present: got only {self.classes_[0]!r}."
@@ -1014,3 +1015,23 @@ class TheoryGuidedClassifier(ClassifierMixin, _TheoryGuidedNetwork):
         """The most probable class."""
         proba = self.predict_proba(X)  # raises NotFittedError before classes_ is looked up
         return self.classes_[np.argmax(proba, axis=1)]
+
+
+def _encode_labels(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted classes of ``labels`` and each label's index among them."""
+    if labels.dtype.kind == "O":
+        missing = np.flatnonzero(pd.isna(labels))
+        if missing.size:
+            raise DataError(
+                f"y contains {missing.size} missing label(s) (None or NaN), the first at row "
+                f"{missing[0]}; every row needs a class label."
+            )
+        try:
+            return np.unique(labels, return_inverse=True)
+        except TypeError:
+            kinds = sorted({type(v).__name__ for v in labels})
+            raise DataError(
+                f"y mixes labels of the types {', '.join(kinds)}, which cannot be ordered; "
+                "expected labels of one type (all strings or all numbers)."
+            ) from None
+    return np.unique(labels, return_inverse=True)
