@@ -20,6 +20,7 @@ from collections.abc import Iterator
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pandas as pd
 import pytest
 import sympy
 from hypothesis import HealthCheck, example, given, reject, settings
@@ -591,6 +592,69 @@ def test_missing_derivative_value_is_named():
 def test_no_values_given():
     with pytest.raises(DataError, match="got values for nothing"):
         Expression("x").evaluate({})
+
+
+@pytest.mark.parametrize("backend", ["to_numpy", "to_jax"])
+@pytest.mark.parametrize(
+    ("value", "got"),
+    [
+        ("abc", "got str 'abc'"),
+        ("2.5", "got str '2.5'"),  # text that looks like a number is still text
+        (None, "got None"),
+        (pd.Series(["u", "v", "w"]), "got Series of dtype object holding str 'u'"),
+        (np.array(["u", "v", "w"]), "got ndarray of dtype <U1"),
+        (np.array([1.0, {"k": 1}, 2.0], dtype=object), "holding dict {'k': 1}"),
+        (1 + 2j, "got complex (1+2j)"),
+        (pd.Series(pd.to_datetime(["2020-01-01"] * 3)), "got Series of dtype datetime64"),
+        ([[1.0], [1.0, 2.0]], "got list that NumPy cannot make an array of"),
+    ],
+)
+def test_non_numeric_values_are_named(backend, value, got):
+    f = getattr(Expression("a*x + b"), backend)()
+    with pytest.raises(DataError) as info:
+        f({"a": value, "x": np.ones(3), "b": 1.0})
+    message = str(info.value)
+    assert "expression 'a*x + b'" in message
+    assert "the value of 'a' must be numeric (a number or an array of numbers)" in message
+    assert got in message, f"{got!r} missing from: {message}"
+
+
+@pytest.mark.parametrize("backend", ["to_numpy", "to_jax"])
+def test_missing_values_in_numeric_and_object_arrays_are_nan(backend):
+    f = getattr(Expression("a + x"), backend)()
+    x = np.zeros(3)
+    for a in (
+        [1.0, None, True],
+        np.array([1.0, None, 3], dtype=object),
+        pd.Series([1, None, 3], dtype="Int64"),
+        pd.Series([1.0, pd.NA, 3.0], dtype=object),
+    ):
+        out = np.asarray(f({"a": a, "x": x}))
+        assert np.isnan(out[1]) and out[[0, 2]].tolist() == [1.0, float(a[2])]
+
+
+@pytest.mark.parametrize("backend", ["to_numpy", "to_jax"])
+def test_values_of_shapes_that_do_not_broadcast_are_named(backend):
+    f = getattr(Expression("a*x + b"), backend)()
+    with pytest.raises(DataError) as info:
+        f({"a": np.ones(3), "b": 1.0, "x": np.ones(4)})
+    message = str(info.value)
+    assert "expression 'a*x + b'" in message
+    assert "shapes that broadcast together (equal, or 1 along each axis where they differ)" in (
+        message
+    )
+    assert "got 'x' of shape (4,), which does not broadcast with shape (3,) (of 'a', 'b')" in (
+        message
+    )
+
+
+def test_jax_arrays_and_tracers_pass_the_value_checks(x64):
+    f = Expression("a*x**2").to_jax()
+    x = jnp.arange(3.0)
+    np.testing.assert_allclose(jax.jit(f)({"a": 2.0, "x": x}), [0.0, 2.0, 8.0])
+    assert float(jax.grad(lambda a: f({"a": a, "x": 3.0}))(2.0)) == pytest.approx(9.0)
+    with pytest.raises(DataError, match=r"got 'x' of shape \(4,\)"):
+        jax.jit(f)({"a": jnp.ones(3), "x": jnp.ones(4)})
 
 
 @pytest.mark.parametrize("backend", ["to_numpy", "to_jax"])

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tgds.exceptions import TheoryError
+from tgds.exceptions import TheoryError, UnitError
 from tgds.theory import (
     Bounds,
     Equation,
@@ -556,6 +556,108 @@ def test_theory_level_errors_name_the_file(tmp_path: Path) -> None:
     assert_mentions(message, "theory name must be a string", "int")
     message = load_error(tmp_path, "")
     assert_mentions(message, "at least one variable")
+
+
+TEMPERATURES = BASE + '[variables.T]\nunit = "degC"\n'
+
+
+@pytest.mark.parametrize(
+    ("tail", "table", "header", "words"),
+    [
+        # a relation table whose unit does not fit its expression
+        (
+            '\n[relations.tk]\nexpression = "T"\nunit = "K"\n',
+            "relations.tk",
+            "[relations.tk]",
+            ("relation 'tk' (declared unit 'K')", "offset temperature"),
+        ),
+        # a relation written as name = "expression" in [relations]: the line of its key
+        (
+            '\n[relations]\nr1 = "x"\nr2 = "x + y"\n',
+            "relations.r2",
+            'r2 = "x + y"',
+            ("relation 'r2' 'x + y'", "different dimensions"),
+        ),
+        # a header written with spaces and quotes, as TOML allows
+        (
+            '\n[ relations . "tk" ]  # in kelvin\nexpression = "T"\nunit = "K"\n',
+            "relations.tk",
+            '[ relations . "tk" ]  # in kelvin',
+            ("relation 'tk'",),
+        ),
+        (
+            '\n[relations]\na = "b"\nb = "a"\n',
+            "relations.a",
+            'a = "b"',
+            ("relations a, b refer to each other in a cycle",),
+        ),
+        (
+            '\n[parameters.x]\nunit = "m"\n',
+            "parameters.x",
+            "[parameters.x]",
+            ("the name 'x' is used twice",),
+        ),
+        (
+            '\n[physics_model]\noutputs = { y = "x" }\n',
+            "physics_model",
+            "[physics_model]",
+            ("physics model outputs['y']", "[length] but [time] is expected"),
+        ),
+    ],
+)
+def test_theory_errors_name_the_table_and_line_of_a_relation(
+    tmp_path: Path, tail: str, table: str, header: str, words: tuple[str, ...]
+) -> None:
+    text = TEMPERATURES + tail
+    message = load_error(tmp_path, text)
+    assert_mentions(message, f"table [{table}], line {line_of(text, header)}: ", *words)
+
+
+@pytest.mark.parametrize(
+    ("second", "words"),
+    [
+        ('kind = "bounds"\nquantity = "z"\nupper = 1.0\n', ("refers to 'z'", "known: x, y")),
+        (
+            'kind = "bounds"\nquantity = "y"\nlower = 2.0\n',
+            ("contradictory constraints", "bounds [2, inf] on 'y' do not overlap"),
+        ),
+        (
+            'kind = "monotonic"\nquantity = "y"\nwrt = "x"\ndirection = "decreasing"\n',
+            ("contradictory constraints", "both increasing and decreasing"),
+        ),
+        (
+            'kind = "equation"\nresidual = "x + y"\n',
+            ("equation 'x + y = 0'", "different dimensions"),
+        ),
+        ('kind = "monotonic"\nquantity = "y"\nwrt = "y"\n', ("'y' must be an input variable",)),
+    ],
+)
+def test_theory_errors_name_the_entry_and_line_of_a_constraint(
+    tmp_path: Path, second: str, words: tuple[str, ...]
+) -> None:
+    first = '[[constraints]]\nkind = "bounds"\nquantity = "y"\nupper = 1.0\n'
+    first += '\n[[constraints]]  # increasing\nkind = "monotonic"\nquantity = "y"\nwrt = "x"\n'
+    text = BASE + first + "\n[[constraints]]\n" + second
+    line = len((BASE + first).splitlines()) + 2  # after a blank line
+    assert text.splitlines()[line - 1] == "[[constraints]]"
+    message = load_error(tmp_path, text)
+    assert_mentions(message, f"table [constraints #3], line {line}: ", *words)
+
+
+def test_theory_error_location_keeps_the_file_and_the_error_class(tmp_path: Path) -> None:
+    text = TEMPERATURES + '[relations.tk]\nexpression = "T"\nunit = "K"\n'
+    path = tmp_path / "theory.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(UnitError) as err:
+        Theory.from_toml(path)
+    message = str(err.value)
+    assert message.startswith(
+        f"theory file '{path}', table [relations.tk], line {line_of(text, '[relations.tk]')}: "
+        "relation 'tk' (declared unit 'K'): the expression is an offset temperature"
+    )
+    # an inline table has no header to point at: the table is still named
+    inline = 'relations = { tk = { expression = "x + y" } }\n' + BASE
+    assert_mentions(load_error(tmp_path, inline), "table [relations.tk]: relation 'tk'")
 
 
 @pytest.mark.parametrize("as_path", [True, False])

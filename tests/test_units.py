@@ -464,8 +464,9 @@ def test_offset_temperatures_in_different_units_are_refused_or_correct(
 @pytest.mark.parametrize(
     ("expression", "unit", "fragment"),
     [
-        ("temp", "K", "a temperature difference is expected"),
-        ("temp - temp2", "degC", "an offset temperature is expected"),
+        ("temp", "K", "needs a shift (0 degC is 273.15 K)"),
+        ("temp", "delta_degC", "but a temperature difference (delta_degree_Celsius) is expected"),
+        ("temp - temp2", "degC", "but an offset temperature (degree_Celsius) is expected"),
         ("temp + dtemp", "degF", "not supported"),
     ],
 )
@@ -473,6 +474,67 @@ def test_declared_unit_must_match_offset_kind(expression, unit, fragment):
     with pytest.raises(UnitError, match="relation 'r'") as info:
         theory_with(expression, unit=unit)
     assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("expression", "unit", "words"),
+    [
+        # an absolute temperature in degC is 273.15 K more in kelvin: not a difference
+        (
+            "temp",
+            "K",
+            (
+                "the expression is an offset temperature (degC), but K is expected",
+                "0 degC is 273.15 K",
+                "tgds converts units by a factor only",
+                "expression = 'T + 273.15', unit = 'K', empirical = true",
+            ),
+        ),
+        (
+            "dtK",
+            "degC",
+            (
+                "an offset temperature (degC) is expected, but the expression is in K",
+                "0 degC is 273.15 K",
+                "expression = 'T - 273.15', unit = 'degC', empirical = true",
+            ),
+        ),
+        ("tempF", "K", ("offset temperature (degF), but K is expected", "0 degF is 255.372 K")),
+    ],
+)
+def test_offset_temperature_declared_in_kelvin_explains_the_shift(expression, unit, words):
+    with pytest.raises(UnitError, match="relation 'r'") as info:
+        theory_with(expression, unit=unit)
+    message = str(info.value)
+    assert "a temperature difference is expected" not in message
+    for word in words:
+        assert word in message, f"{word!r} missing from: {message}"
+
+
+def test_physics_model_output_in_degC_for_a_kelvin_target_explains_the_shift():
+    variables = [Variable("T", "degC"), Variable("T_K", "K", role="target")]
+    with pytest.raises(UnitError) as info:
+        Theory(variables=variables, physics_model=PhysicsModel(outputs={"T_K": "T"}))
+    message = str(info.value)
+    assert "physics model outputs['T_K']" in message
+    assert "offset temperature (degC), but K is expected" in message
+    assert "0 degC is 273.15 K" in message and "difference is expected" not in message
+    # the workaround the message gives works: 20 degC is 293.15 K
+    theory = Theory(
+        variables=variables,
+        relations=[Relation("t_k", "T + 273.15", unit="K", empirical=True)],
+        physics_model=PhysicsModel(outputs={"T_K": "t_k"}),
+    )
+    value = theory.physics_expression_of("T_K").evaluate({"T": 20.0})
+    assert float(value) == pytest.approx(293.15)
+
+
+def test_offset_temperature_beside_kelvin_says_kelvin_is_taken_for_a_difference():
+    with pytest.raises(UnitError) as info:
+        theory_with("where(temp > dtK, 1, 2)")
+    message = str(info.value)
+    assert "'temp' is an offset temperature (degree_Celsius) and 'dtK' is not (kelvin)" in message
+    assert "takes 'dtK' for a temperature difference" in message
 
 
 def test_offset_relation_declared_in_degC_is_kept():

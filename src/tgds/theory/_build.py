@@ -25,7 +25,13 @@ import sympy
 from tgds.exceptions import TheoryError, UnitError
 from tgds.theory._compile import compile_sympy
 from tgds.theory._parser import ParseContext
-from tgds.theory._units import UnitInfo, conversion_factor, dimension_text, ureg
+from tgds.theory._units import (
+    UnitInfo,
+    conversion_factor,
+    dimension_text,
+    offset_scale,
+    ureg,
+)
 
 __all__ = ["Binding", "DerivativeSpec", "build", "symbol"]
 
@@ -473,9 +479,14 @@ class _Builder:
     def same_temperature_kind(self, a: _Term, b: _Term, verb: str) -> None:
         """Refuse an offset temperature beside a difference, or two offset scales."""
         if a.info.offset != b.info.offset:
+            offset, plain = (a, b) if a.info.offset else (b, a)
             raise self._unit_error(
-                f"the terms {self._segment(a)!r} and {self._segment(b)!r} are {verb}, but one is "
-                "an offset temperature and the other a temperature difference"
+                f"the terms {self._segment(a)!r} and {self._segment(b)!r} are {verb}, but "
+                f"{self._segment(offset)!r} is an offset temperature "
+                f"({offset_scale(offset.info.unit)}) and {self._segment(plain)!r} is not "
+                f"({plain.info.unit}), so tgds takes {self._segment(plain)!r} for a temperature "
+                "difference (it converts units by a factor only, never by the shift between an "
+                "offset scale and kelvin); if both are temperatures, declare them in one unit"
             )
         self.same_offset_scale(a, b, verb)
 

@@ -8,6 +8,7 @@ functions. Under ``jax.jit`` the closures are traced once, so there is no run-ti
 from __future__ import annotations
 
 import functools
+import numbers
 import operator
 from collections.abc import Callable, Iterable, Mapping
 from types import ModuleType
@@ -132,6 +133,84 @@ def _compile_logic(expr: sympy.Basic, xp: ModuleType) -> Fn:
     return lambda v: functools.reduce(fn, (p(v) for p in parts))
 
 
+_NUMERIC_KINDS = frozenset("biuf")  # bool, signed and unsigned integers, floats
+
+
+def _is_missing(x: object) -> bool:
+    """None or pandas' NA, the missing values an object column holds."""
+    return x is None or type(x).__name__ == "NAType"
+
+
+def _object_numbers(array: np.ndarray) -> tuple[np.ndarray | None, object]:
+    """An object array as floats (missing values as NaN), and None; or None and its first
+    element that is not a real number or a missing value."""
+    out = np.empty(array.shape, dtype=float)
+    for i, x in enumerate(array.flat):
+        if _is_missing(x):
+            out.flat[i] = np.nan
+        elif isinstance(x, numbers.Real | np.bool_):
+            out.flat[i] = float(x)
+        else:
+            return None, x
+    return out, None
+
+
+def _is_jax_array(value: object) -> bool:
+    import jax  # noqa: PLC0415 - only reached on the JAX backend
+
+    return isinstance(value, jax.Array)
+
+
+def _numbers(label: str, name: str, value: object, jax: bool) -> object:
+    """``value`` as numbers (missing values in an object array as NaN); a :class:`DataError`
+    naming ``name`` when it holds anything else: text, None, dates, complex numbers.
+
+    Arrays of the JAX backend (and its tracers, under ``jax.jit``) hold numbers by
+    construction and are passed through untouched.
+    """
+    if jax and _is_jax_array(value):
+        return value
+    what = f"{label}: the value of {name!r} must be numeric (a number or an array of numbers)"
+    if value is None:
+        raise DataError(f"{what}; got None (write a missing value as NaN).")
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as err:  # e.g. nested lists of unequal lengths
+        raise DataError(
+            f"{what}; got {type(value).__name__} that NumPy cannot make an array of ({err})."
+        ) from None
+    if array.dtype.kind in _NUMERIC_KINDS:
+        return array
+    converted, bad = _object_numbers(array) if array.dtype.kind == "O" else (None, None)
+    if converted is not None:
+        return converted
+    got = f"{type(value).__name__} {value!r:.40}"
+    if array.ndim:
+        got = f"{type(value).__name__} of dtype {array.dtype}"
+        if array.dtype.kind == "O":
+            got += f" holding {type(bad).__name__} {bad!r:.40}"
+    raise DataError(f"{what}; got {got}.")
+
+
+def _common_shape(label: str, shapes: dict[str, tuple[int, ...]]) -> tuple[int, ...] | None:
+    """The shape the values broadcast to; a :class:`DataError` naming the one that does not."""
+    if not shapes:
+        return None
+    shape: tuple[int, ...] = ()
+    seen: list[str] = []
+    for name, this in shapes.items():
+        try:
+            shape = np.broadcast_shapes(shape, this)
+        except ValueError:
+            raise DataError(
+                f"{label}: the values must have shapes that broadcast together (equal, or 1 "
+                f"along each axis where they differ); got {name!r} of shape {this}, which does "
+                f"not broadcast with shape {shape} (of {', '.join(map(repr, seen))})."
+            ) from None
+        seen.append(name)
+    return shape
+
+
 class CompiledExpression:
     """A compiled expression: call it with a mapping of name -> array.
 
@@ -147,6 +226,10 @@ class CompiledExpression:
         Names needed besides the free symbols of ``expr``: the names written in the text
         of an expression that sympy simplified away (``x - x`` is 0). Their values are
         required, and the result is broadcast to their shapes.
+
+    Calling it raises :class:`~tgds.exceptions.DataError`, naming the value, when a value
+    is missing, is not numeric (text, None, dates, complex numbers; a missing value in an
+    object array is NaN), or has a shape that does not broadcast with the others'.
 
     Examples
     --------
@@ -183,12 +266,13 @@ class CompiledExpression:
                 f"{', '.join(map(repr, sorted(values))) or 'nothing'}."
             )
         xp = self._xp
-        arrays = {n: xp.asarray(values[n], dtype=float) for n in self.names}
+        jax = self.backend == "jax"
+        arrays = {
+            n: xp.asarray(_numbers(self.label, n, values[n], jax), dtype=float) for n in self.names
+        }
+        shape = _common_shape(self.label, {n: np.shape(a) for n, a in arrays.items()})
         out = xp.asarray(self._fn(arrays), dtype=float)
-        if arrays:
-            shape = np.broadcast_shapes(*(np.shape(a) for a in arrays.values()))
-            out = xp.broadcast_to(out, shape)
-        return out
+        return out if shape is None else xp.broadcast_to(out, shape)
 
     def __repr__(self) -> str:
         return f"CompiledExpression({self.label}, backend={self.backend!r}, names={self.names})"

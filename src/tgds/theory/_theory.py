@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pint
 import sympy
 
 from tgds.exceptions import TheoryError, UnitError
@@ -23,12 +25,36 @@ from tgds.theory._constraints import (
 from tgds.theory._expression import SymbolicExpression
 from tgds.theory._physics import PhysicsModel
 from tgds.theory._relation import Relation
-from tgds.theory._units import UnitInfo, conversion_factor, dimension_text, parse_unit
+from tgds.theory._units import (
+    UnitInfo,
+    conversion_factor,
+    dimension_text,
+    offset_scale,
+    parse_unit,
+    ureg,
+)
 from tgds.theory._variables import Parameter, Variable
 
 __all__ = ["Theory"]
 
 _KIND_OF_ROLE = {"input": "input", "time": "input", "target": "field", "group": "other"}
+
+
+@contextmanager
+def _part(section: str, key: str | int | None) -> Iterator[None]:
+    """Tag a :class:`TheoryError` raised inside with the part of the theory it is about.
+
+    The tag, ``err.theory_part = (section, key)`` (``("relations", "density")``,
+    ``("constraints", 0)`` for the first constraint, ``("physics_model", None)``), lets
+    :func:`tgds.theory._toml.theory_from_toml` say where in a file that part is written;
+    the message itself is left as it is. The innermost tag wins.
+    """
+    try:
+        yield
+    except TheoryError as err:
+        if getattr(err, "theory_part", None) is None:
+            err.theory_part = (section, key)
+        raise
 
 
 def _as_tuple(value: object, cls: type, what: str) -> tuple:
@@ -133,11 +159,13 @@ class Theory:
         self._check_unique_names()
         env = self._environment()
         self._bind_relations(env)
-        for constraint in self.constraints:
-            self._check_constraint(constraint, env)
+        for i, constraint in enumerate(self.constraints):
+            with _part("constraints", i):
+                self._check_constraint(constraint, env)
         self._check_contradictions()
         if self.physics_model is not None:
-            self._check_physics_model(env)
+            with _part("physics_model", None):
+                self._check_physics_model(env)
 
     # -- lookup ---------------------------------------------------------------------------
     @property
@@ -266,9 +294,10 @@ class Theory:
         ):
             for item in items:
                 if item.name in seen:
-                    raise TheoryError(
-                        f"the name {item.name!r} is used twice: by a {seen[item.name]} and by a {what}."
-                    )
+                    with _part(f"{what}s", item.name):
+                        raise TheoryError(
+                            f"the name {item.name!r} is used twice: by a {seen[item.name]} and by a {what}."
+                        )
                 seen[item.name] = what
 
     def _environment(self) -> dict[str, Binding]:
@@ -286,12 +315,15 @@ class Theory:
         while pending:
             ready = [r for r in pending.values() if not (r.expression.names & set(pending))]
             if not ready:
-                cycle = ", ".join(sorted(_on_cycle(pending)))
-                raise TheoryError(
-                    f"relations {cycle} refer to each other in a cycle; a relation cannot depend on itself."
-                )
+                on_cycle = _on_cycle(pending)
+                with _part("relations", on_cycle[0]):
+                    raise TheoryError(
+                        f"relations {', '.join(sorted(on_cycle))} refer to each other in a cycle; "
+                        "a relation cannot depend on itself."
+                    )
             for rel in ready:
-                built = self._bind_relation(rel, env)
+                with _part("relations", rel.name):
+                    built = self._bind_relation(rel, env)
                 self._bound[rel.name] = built
                 env[rel.name] = Binding(built.expr, built.info, "relation")
                 del pending[rel.name]
@@ -358,44 +390,51 @@ class Theory:
 
     def _check_contradictions(self) -> None:
         seen: dict[tuple, str] = {}
-        for c in self.constraints:
-            if isinstance(c, Monotonic | Shape):
-                key = (
-                    type(c),
-                    c.quantity,
-                    c.wrt,
-                    None if c.within is None else frozenset(c.within),
-                )
-                value = c.direction if isinstance(c, Monotonic) else c.curvature
-                if seen.get(key, value) != value:
-                    raise TheoryError(
-                        f"contradictory constraints: {c.quantity!r} is declared both {seen[key]} and {value} in {c.wrt!r}."
-                    )
-                seen[key] = value
+        for i, c in enumerate(self.constraints):
+            if not isinstance(c, Monotonic | Shape):
+                continue
+            with _part("constraints", i):
+                self._check_direction(c, seen)
         limits: dict[str, tuple[float, float, str]] = {}
         for v in self.variables:
             if v.bounds is not None:
                 limits[v.name] = (*v.bounds, f"the bounds of variable {v.name!r}")
-        for c in self.constraints:
-            if not isinstance(c, Bounds) or (c.lower is None and c.upper is None):
-                continue
-            lo = -math.inf if c.lower is None else c.lower
-            hi = math.inf if c.upper is None else c.upper
-            if c.quantity in limits:
-                plo, phi, source = limits[c.quantity]
-                if max(lo, plo) >= min(hi, phi):
-                    meet = max(lo, plo) == min(hi, phi)
-                    raise TheoryError(
-                        f"contradictory constraints: bounds [{lo:g}, {hi:g}] on {c.quantity!r} "
-                        + (
-                            f"meet {source} [{plo:g}, {phi:g}] only at {max(lo, plo):g}, which leaves no range"
-                            if meet
-                            else f"do not overlap {source} [{plo:g}, {phi:g}]"
-                        )
-                        + "."
+        for i, c in enumerate(self.constraints):
+            if isinstance(c, Bounds) and not (c.lower is None and c.upper is None):
+                with _part("constraints", i):
+                    self._check_limits(c, limits)
+
+    @staticmethod
+    def _check_direction(c: Monotonic | Shape, seen: dict[tuple, str]) -> None:
+        """Refuse ``c`` if an earlier constraint gives its quantity the opposite direction."""
+        key = (type(c), c.quantity, c.wrt, None if c.within is None else frozenset(c.within))
+        value = c.direction if isinstance(c, Monotonic) else c.curvature
+        if seen.get(key, value) != value:
+            raise TheoryError(
+                f"contradictory constraints: {c.quantity!r} is declared both {seen[key]} and {value} in {c.wrt!r}."
+            )
+        seen[key] = value
+
+    @staticmethod
+    def _check_limits(c: Bounds, limits: dict[str, tuple[float, float, str]]) -> None:
+        """Refuse bounds ``c`` that leave no range with the bounds already in ``limits``."""
+        lo = -math.inf if c.lower is None else c.lower
+        hi = math.inf if c.upper is None else c.upper
+        if c.quantity in limits:
+            plo, phi, source = limits[c.quantity]
+            if max(lo, plo) >= min(hi, phi):
+                meet = max(lo, plo) == min(hi, phi)
+                raise TheoryError(
+                    f"contradictory constraints: bounds [{lo:g}, {hi:g}] on {c.quantity!r} "
+                    + (
+                        f"meet {source} [{plo:g}, {phi:g}] only at {max(lo, plo):g}, which leaves no range"
+                        if meet
+                        else f"do not overlap {source} [{plo:g}, {phi:g}]"
                     )
-                lo, hi = max(lo, plo), min(hi, phi)
-            limits[c.quantity] = (lo, hi, f"the bounds already declared on {c.quantity!r}")
+                    + "."
+                )
+            lo, hi = max(lo, plo), min(hi, phi)
+        limits[c.quantity] = (lo, hi, f"the bounds already declared on {c.quantity!r}")
 
     def _check_physics_model(self, env: dict[str, Binding]) -> None:
         pm = self.physics_model
@@ -513,10 +552,7 @@ def _convert(built: Built, want: UnitInfo, owner: str) -> Built:
             f"{dimension_text(want.unit)} is expected."
         )
     if have.offset != want.offset:
-        raise UnitError(
-            f"{owner}: the expression is {'an offset temperature' if have.offset else 'a temperature difference'}, "
-            f"but {'an offset temperature' if want.offset else 'a temperature difference'} is expected."
-        )
+        raise _offset_mismatch(owner, have, want)
     if have.offset and have.unit != want.unit:
         raise UnitError(
             f"{owner}: converting between offset temperature units ({have.unit} to {want.unit}) is not supported; use one unit."
@@ -524,6 +560,76 @@ def _convert(built: Built, want: UnitInfo, owner: str) -> Built:
     factor = conversion_factor(have.unit, want.unit)
     expr = built.expr if factor == 1.0 else built.expr * sympy.Float(factor)
     return Built(expr, want, built.derivatives)
+
+
+def _offset_mismatch(owner: str, have: UnitInfo, want: UnitInfo) -> UnitError:
+    """Why a value cannot be converted between an offset temperature and another unit.
+
+    Units are converted by a factor only. An absolute temperature in degC converts to
+    kelvin by a shift as well (adding 273.15), but tgds never shifts: a value in kelvin is
+    carried like a temperature difference (``T_degC + dT_K`` is a degC temperature), so it
+    cannot tell a kelvin temperature from a difference.
+    """
+    plain, offset = (want.unit, have.unit) if have.offset else (have.unit, want.unit)
+    scale = offset_scale(offset)
+    if str(plain).startswith("delta_"):  # a temperature difference, by its unit
+        if have.offset:
+            return UnitError(
+                f"{owner}: the expression is an offset temperature ({scale}), but a "
+                f"temperature difference ({plain}) is expected; subtract a reference "
+                "temperature (T - T0) to make a difference."
+            )
+        return UnitError(
+            f"{owner}: the expression is a temperature difference ({plain}), but an "
+            f"offset temperature ({scale}) is expected; add the difference to an offset "
+            "temperature (T0 + dT)."
+        )
+    s, p = _short(scale), _short(plain)
+    rule = (
+        f"converting a temperature between {s} and {p} needs a shift{_shift_text(scale, plain)} "
+        f"as well as a factor, and tgds converts units by a factor only (it takes a value in "
+        f"{p} beside an offset temperature for a temperature difference)"
+    )
+    formula = _shift_formula(scale, plain, to_plain=have.offset)
+    if have.offset:
+        return UnitError(
+            f"{owner}: the expression is an offset temperature ({s}), but {p} is expected, "
+            f"which is not an offset unit; {rule}. Declare the unit {s!r}, or convert in a "
+            f"relation declared empirical{formula}."
+        )
+    return UnitError(
+        f"{owner}: an offset temperature ({s}) is expected, but the expression is in {p}, "
+        f"which is not an offset unit; {rule}. Declare the unit {p!r}, or convert in a "
+        f"relation declared empirical{formula}."
+    )
+
+
+def _short(unit: pint.Unit) -> str:
+    """A unit as it is declared: ``K``, ``degC``, ``degR``."""
+    return f"{unit:~}".replace("°", "deg")
+
+
+def _on_scale(value: float, scale: pint.Unit, unit: pint.Unit) -> float | None:
+    """``value`` on the offset ``scale`` in ``unit`` (0 degC is 273.15 K); None if pint cannot."""
+    try:
+        return float(ureg.Quantity(value, scale).to(unit).magnitude)
+    except pint.errors.PintError:
+        return None
+
+
+def _shift_text(scale: pint.Unit, unit: pint.Unit) -> str:
+    zero = _on_scale(0.0, scale, unit)
+    return "" if zero is None else f" (0 {_short(scale)} is {zero:g} {_short(unit)})"
+
+
+def _shift_formula(scale: pint.Unit, unit: pint.Unit, to_plain: bool) -> str:
+    """``(expression = 'T + 273.15', unit = 'K', empirical = true)`` where the conversion
+    is a shift alone (degC and K, degF and degR); empty otherwise."""
+    zero, one = _on_scale(0.0, scale, unit), _on_scale(1.0, scale, unit)
+    if zero is None or one is None or not math.isclose(one - zero, 1.0):
+        return ""
+    sign, declared = ("+", unit) if to_plain else ("-", scale)
+    return f" (expression = 'T {sign} {zero:g}', unit = '{_short(declared)}', empirical = true)"
 
 
 def _on_cycle(pending: dict[str, Relation]) -> list[str]:

@@ -52,23 +52,73 @@ _RELATION_KEYS = ("expression", "unit", "empirical", "description")
 _PHYSICS_KEYS = ("outputs", "rates", "time", "description")
 
 
+_ANY_HEADER = re.compile(r"[ \t]*\[\[?[ \t]*[\w\"'.\- \t]+\]\]?[ \t]*(#.*)?")
+
+
+def _key_pattern(key: str) -> str:
+    """A TOML key as written: bare, "quoted" or 'literal'."""
+    k = re.escape(key)
+    return rf"(?:{k}|\"{k}\"|'{k}')"
+
+
 class _Source:
-    """The TOML text and where it came from, to place errors."""
+    """The TOML text and where it came from, to place errors.
+
+    Lines are found by searching the text for a table's header (``[relations.density]``,
+    the ``n``-th ``[[constraints]]``) or a key, with the spacing and quoting TOML allows;
+    where none is found (an inline table, say) an error names the table without a line.
+    """
 
     def __init__(self, text: str, label: str):
         self.text = text
         self.label = label
+        self.lines = [line.rstrip("\r") for line in text.split("\n")]
 
-    def line_of(self, header: str, nth: int = 0) -> int | None:
-        pattern = re.compile(r"^[ \t]*" + re.escape(header) + r"[ \t]*(#.*)?$", re.MULTILINE)
-        matches = list(pattern.finditer(self.text))
-        if len(matches) > nth:
-            return self.text.count("\n", 0, matches[nth].start()) + 1
+    def line_of(self, table: str, nth: int = 0, array: bool = False) -> int | None:
+        """The line (from 1) of the ``nth`` header of ``table`` (``"relations.density"``)."""
+        open_, close = (r"\[\[", r"\]\]") if array else (r"\[", r"\]")
+        dotted = r"[ \t]*\.[ \t]*".join(_key_pattern(k) for k in table.split("."))
+        pattern = re.compile(rf"[ \t]*{open_}[ \t]*{dotted}[ \t]*{close}[ \t]*(#.*)?")
+        found = [i + 1 for i, line in enumerate(self.lines) if pattern.fullmatch(line)]
+        return found[nth] if len(found) > nth else None
+
+    def key_line(self, table: str, key: str) -> int | None:
+        """The line of ``key = ...`` in the table ``[table]``, before the next header."""
+        start = self.line_of(table)
+        if start is None:
+            return None
+        pattern = re.compile(rf"[ \t]*{_key_pattern(key)}[ \t]*=")
+        for i in range(start, len(self.lines)):
+            if _ANY_HEADER.fullmatch(self.lines[i]):
+                return None
+            if pattern.match(self.lines[i]):
+                return i + 1
         return None
 
-    def error(self, table: str, message: str, line: int | None = None) -> TheoryError:
+    def error(
+        self, table: str, message: str, line: int | None = None, cls: type = TheoryError
+    ) -> TheoryError:
         at = f", line {line}" if line else ""
-        return TheoryError(f"{self.label}, table [{table}]{at}: {message}")
+        return cls(f"{self.label}, table [{table}]{at}: {message}")
+
+    def located(self, err: TheoryError) -> TheoryError:
+        """``err`` raised by :class:`Theory`, of the same class, prefixed with where in the
+        file the part it is about is written (see ``_part`` in :mod:`tgds.theory._theory`)."""
+        section, key = getattr(err, "theory_part", None) or (None, None)
+        if section == "constraints":
+            return self.error(
+                f"constraints #{key + 1}",
+                str(err),
+                self.line_of("constraints", key, True),
+                type(err),
+            )
+        if section == "physics_model":
+            return self.error(section, str(err), self.line_of(section), type(err))
+        if section in ("variables", "parameters", "relations"):
+            where = f"{section}.{key}"
+            line = self.line_of(where) or self.key_line(section, key)
+            return self.error(where, str(err), line, type(err))
+        return type(err)(f"{self.label}: {err}")
 
 
 def _read(source: str | Path) -> _Source:
@@ -129,7 +179,7 @@ def theory_from_toml(source: str | Path) -> Theory:
             description=data.get("description", ""),
         )
     except TheoryError as err:
-        raise TheoryError(f"{src.label}: {err}") from None
+        raise src.located(err) from None
 
 
 def _tables(src: _Source, data: dict, key: str, allowed: tuple[str, ...], make: Any) -> list:
@@ -139,7 +189,7 @@ def _tables(src: _Source, data: dict, key: str, allowed: tuple[str, ...], make: 
     out = []
     for name, table in section.items():
         where = f"{key}.{name}"
-        line = src.line_of(f"[{where}]")
+        line = src.line_of(where) or src.key_line(key, name)
         if not isinstance(table, dict):
             raise src.error(
                 where,
@@ -177,7 +227,7 @@ def _relations(src: _Source, section: object) -> list[Relation]:
     out = []
     for name, spec in section.items():
         where = f"relations.{name}"
-        line = src.line_of(f"[{where}]") or _key_line(src, name)
+        line = src.line_of(where) or src.key_line("relations", name)
         try:
             if isinstance(spec, dict):
                 unknown = sorted(set(spec) - set(_RELATION_KEYS))
@@ -193,11 +243,6 @@ def _relations(src: _Source, section: object) -> list[Relation]:
     return out
 
 
-def _key_line(src: _Source, key: str) -> int | None:
-    match = re.search(r"^[ \t]*" + re.escape(key) + r"[ \t]*=", src.text, re.MULTILINE)
-    return src.text.count("\n", 0, match.start()) + 1 if match else None
-
-
 def _constraints(src: _Source, section: object) -> list[AbstractConstraint]:
     if not isinstance(section, list):
         raise src.error(
@@ -206,7 +251,7 @@ def _constraints(src: _Source, section: object) -> list[AbstractConstraint]:
     out = []
     for i, table in enumerate(section):
         where = f"constraints #{i + 1}"
-        line = src.line_of("[[constraints]]", i)
+        line = src.line_of("constraints", i, array=True)
         try:
             out.append(constraint_from_dict(table, "constraint"))
         except (TheoryError, TypeError) as err:
@@ -215,7 +260,7 @@ def _constraints(src: _Source, section: object) -> list[AbstractConstraint]:
 
 
 def _physics(src: _Source, table: object) -> PhysicsModel:
-    line = src.line_of("[physics_model]")
+    line = src.line_of("physics_model")
     if not isinstance(table, dict):
         raise src.error("physics_model", f"expected a table; got {type(table).__name__}.", line)
     unknown = sorted(set(table) - set(_PHYSICS_KEYS))

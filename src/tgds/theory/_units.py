@@ -11,6 +11,12 @@ offset temperatures on two scales together (degC with degF), as they differ by m
 a factor. Empirical formulas written for a temperature in degC (such as the density of
 water) are declared ``empirical = true``: they are evaluated on the numbers in the
 declared units.
+Units are converted by a factor only, never shifted: beside an offset temperature a value
+in kelvin (or ``delta_degC``) is taken for a temperature difference (``T_degC + dT_K`` is
+a degC temperature). So an absolute temperature is not converted between degC and K,
+which would add 273.15: a relation declared in K whose expression is in degC (or a
+physics model's output in degC for a target in K) is refused; declare one unit, or write
+the conversion in an empirical relation (``T + 273.15``, unit ``K``).
 A derivative with respect to a degC variable has the unit ``1/delta_degC`` (= 1/K).
 """
 
@@ -23,7 +29,14 @@ import pint
 
 from tgds.exceptions import TheoryError
 
-__all__ = ["ureg", "parse_unit", "UnitInfo", "dimension_text", "conversion_factor"]
+__all__ = [
+    "ureg",
+    "parse_unit",
+    "UnitInfo",
+    "dimension_text",
+    "conversion_factor",
+    "offset_scale",
+]
 
 #: The unit registry shared by every tgds object. Never modified after import.
 ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=False)
@@ -101,6 +114,11 @@ def _parse_unit(text: str, owner: str) -> UnitInfo:
         f"{owner} {text!r} combines an offset temperature with other units; use kelvin "
         "(e.g. 'J/K') or a temperature difference ('delta_degC')."
     )
+
+
+def offset_scale(delta: pint.Unit) -> pint.Unit:
+    """The offset unit whose delta unit is ``delta``: ``degree_Celsius`` for ``delta_degree_Celsius``."""
+    return ureg.Unit(str(delta).removeprefix("delta_"))
 
 
 def conversion_factor(source: pint.Unit, target: pint.Unit) -> float:
