@@ -328,3 +328,80 @@ def test_infinite_predictions_do_not_break_the_parity_plots(tmp_path):
     preds.loc[:3, "predicted"] = np.inf
     preds.to_csv(path, index=False)
     assert "parity" in figures(run)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "words"),
+    [
+        ("data_card.json", '{"n_rows": 3,\n "target" "T"}', "found '\"T\"}' at line 2, column 11"),
+        ("experiment.toml", "name = 'lake'\n[data\n", "expected TOML, found"),
+        ("units/HGB__fold0/metrics.json", "", "expected JSON, found an empty file"),
+        (
+            "units/HGB__fold1/history.json",
+            "{'epoch': [1]}",
+            "found \"'epoch': [1]}\" at line 1, column 2",
+        ),
+    ],
+)
+def test_a_corrupt_run_file_is_an_error_naming_the_file(plain_run, tmp_path, name, content, words):
+    from tgds.runs import RunError
+
+    source, _ = plain_run
+    run = tmp_path / source.name
+    shutil.copytree(source, run)
+    (run / name).write_text(content)
+    (run / "report.html").unlink()
+    expected = f"run file '{run / name}' is corrupt: expected "
+    with pytest.raises(RunError, match=re.escape(expected)) as err:
+        load_run(run)
+    assert words in str(err.value)
+    with pytest.raises(RunError, match=re.escape(expected)):
+        render_report(run)
+    assert not (run / "report.html").exists()
+
+
+def _audit_rates(run: Path, rate, model: str | None = None, constraint: str | None = None) -> None:
+    """Set the audit rates of ``model`` (default: all) for ``constraint`` (default: all)."""
+    for path in run.glob("units/*/metrics.json"):
+        metrics = json.loads(path.read_text())
+        for rec in metrics["audit"]:
+            if metrics["model"] == (model or metrics["model"]) and rec["constraint"] == (
+                constraint or rec["constraint"]
+            ):
+                rec["rate"] = rate
+        path.write_text(json.dumps(metrics))
+
+
+@pytest.mark.parametrize(
+    ("model", "constraint"),
+    [("HGB", None), (None, "liquid_water"), (None, None)],
+    ids=["a model whose every fold failed", "a constraint never checked", "no rate at all"],
+)
+@pytest.mark.parametrize("rate", [None, float("nan")])
+def test_violation_rates_that_are_all_nan_show_as_missing(
+    plain_run, tmp_path, model, constraint, rate
+):
+    import warnings
+
+    from tgds.report._plots import violation_table
+
+    source, _ = plain_run
+    run = tmp_path / source.name
+    shutil.copytree(source, run)
+    _audit_rates(run, rate, model, constraint)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "All-NaN slice" warning either
+        table = violation_table(load_run(run))
+        assert list(table.index) == list(load_run(run).models) == sorted(["HGB", "physics"])
+        assert list(table.columns) == ["density_increases_with_depth", "liquid_water"]
+        rows = [model] if model else list(table.index)
+        cols = [constraint] if constraint else list(table.columns)
+        assert table.loc[rows, cols].isna().all().all()
+        assert table.notna().sum().sum() == table.size - len(rows) * len(cols)
+        assert "violations" in figures(run)
+        page = render_report(run).read_text(encoding="utf-8")
+    rates = page.split("Violation rate per constraint (mean over folds).", 1)[1]
+    rates = rates.split("</table>", 1)[0]
+    missing = re.findall(r"<td class=num>–</td>", rates)
+    assert len(missing) == len(rows) * len(cols)
+    assert "nan" not in rates.lower()

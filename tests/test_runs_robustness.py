@@ -97,6 +97,14 @@ def _resume(run: Path):
     return runner.invoke(app, ["run", "--resume", str(run), "--quiet"])
 
 
+HAS_PROC = Path("/proc/self/stat").is_file()
+
+
+def _proc_start(pid: int) -> int:
+    """Field 22 of ``/proc/<pid>/stat``: when the process started, in clock ticks after boot."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+
+
 # -- 1. theories with several targets ----------------------------------------------------------
 LV = """
 name = "lv"
@@ -172,7 +180,8 @@ def test_resume_refuses_a_run_whose_process_is_alive_and_resumes_a_dead_one(tmp_
     run, _ = _run(tmp_path)
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
     try:
-        state = {"state": "running", "pid": sleeper.pid, "host": socket.gethostname()}
+        state = {"state": "running", "pid": sleeper.pid, "host": socket.gethostname(),
+                 "pid_start": _proc_start(sleeper.pid) if HAS_PROC else None}  # fmt: skip
         _reopen(run, "HGB__fold0", status=state)
         refused = _resume(run)
         assert refused.exit_code == 2, refused.output
@@ -481,5 +490,168 @@ def test_two_resumes_at_once_cannot_both_run(tmp_path):
         assert refused.exit_code == 2, refused.output
         assert "being run by another process" in refused.output
         assert not (run / "units" / "HGB__fold0" / "metrics.json").exists()
+    assert _resume(run).exit_code == 0
+    assert RunFolder(run).status()["state"] == "complete"
+
+
+# -- 12. hand-corrupted run files: one-line errors naming the file ------------------------------
+def _copy(finished, tmp_path: Path) -> Path:
+    """A copy of the finished run in a store of its own (the fixture stays untouched)."""
+    _, run = finished
+    copy = tmp_path / "runs" / run.name
+    shutil.copytree(run, copy)
+    return copy
+
+
+CORRUPT = [
+    ("data_card.json", "{not json", "expected JSON, found 'not json' at line 1, column 2"),
+    ("experiment.toml", 'name = "tiny\n[data\n', "expected TOML, found"),
+    ("units/HGB__fold0/metrics.json", "", "expected JSON, found an empty file"),
+    ("units/HGB__fold0/history.json", '{"epoch": [1,', "expected JSON, found the end of the file"),
+    ("status.json", "[1, 2]", "expected a JSON object, found a JSON array"),
+    ("status.json", b'{"state": "\xff"}', "expected UTF-8 text, found the byte"),
+]
+
+
+def _corrupt(run: Path, name: str, content: str | bytes) -> Path:
+    path = run / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return path.resolve()
+
+
+def _one_line_error(result, path: Path, words: str) -> None:
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.output.startswith(f"error: run file '{path}' is corrupt: "), result.output
+    assert words in result.output and result.output.count("\n") == 1, result.output
+
+
+@pytest.mark.parametrize(("name", "content", "words"), CORRUPT)
+def test_a_corrupt_run_file_is_a_one_line_error_of_report_and_resume(
+    finished, tmp_path, name, content, words
+):
+    run = _copy(finished, tmp_path)
+    _reopen(run, "HGBr__fold0")
+    path = _corrupt(run, name, content)
+    report = runner.invoke(app, ["report", str(run)])
+    if name == "status.json":  # the report shows the state as unknown (as before)
+        assert report.exit_code == 0 and "state-unknown" in (run / "report.html").read_text()
+    else:
+        _one_line_error(report, path, words)
+    _one_line_error(_resume(run), path, words)
+    if name != "units/HGB__fold0/history.json":  # read by the report, once the units are done
+        assert not (run / "units" / "HGBr__fold0" / "metrics.json").exists()
+
+
+@pytest.mark.parametrize(("content", "words"), [c[1:] for c in CORRUPT if c[0] == "status.json"])
+def test_a_corrupt_status_is_an_error_of_show_and_damaged_in_the_list(
+    finished, tmp_path, content, words
+):
+    run = _copy(finished, tmp_path)
+    RunIndex(tmp_path / "runs").record(RunFolder(run), name="tiny")
+    path = _corrupt(run, "status.json", content)
+    _one_line_error(runner.invoke(app, ["runs", "show", str(run)]), path, words)
+    listed = runner.invoke(app, ["runs", "list", "--runs-dir", str(tmp_path / "runs")])
+    assert listed.exit_code == 0, listed.output
+    assert "damaged" in listed.output
+
+
+@pytest.mark.parametrize("command", ["show", "compare"])
+def test_a_corrupt_summary_is_a_one_line_error_of_show_and_compare(finished, tmp_path, command):
+    run = _copy(finished, tmp_path)
+    path = _corrupt(run, "summary.csv", b"model,rmse\n\xff\xfe,1\n")
+    args = [str(run)] if command == "show" else [str(run), str(run)]
+    result = runner.invoke(app, ["runs", command, *args, "--runs-dir", str(tmp_path / "runs")])
+    _one_line_error(result, path, "expected a CSV table of scores")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "words"),
+    [
+        ("units/HGB__fold0/model.json", "kind: gradient_boosting", "expected JSON, found 'kind"),
+        ("units/HGB__fold0/model.json", "[]", "expected a JSON object, found a JSON array"),
+        ("folds.json", "{}", "expected a JSON array, found a JSON object"),
+    ],
+)
+def test_a_corrupt_run_file_is_a_one_line_error_of_predict(
+    finished, tmp_path, name, content, words
+):
+    tmp, _ = finished
+    run = _copy(finished, tmp_path)
+    path = _corrupt(run, name, content)
+    result = runner.invoke(app, ["predict", str(run), str(tmp / "lake.csv"), "--model", "HGB"])
+    _one_line_error(result, path, words)
+
+
+# -- 13. who holds a running run: host, pid and the pid's start time -----------------------------
+def test_the_status_records_the_host_and_the_start_time_of_the_process(finished):
+    _, run = finished
+    status = json.loads((run / "status.json").read_text())
+    assert status["host"] == socket.gethostname()
+    assert status["pid"] == os.getpid()
+    assert status["pid_start"] == (_proc_start(os.getpid()) if HAS_PROC else None)
+
+
+def test_a_run_marked_running_on_another_host_is_refused(finished, tmp_path):
+    run = _copy(finished, tmp_path)
+    _reopen(run, "HGBr__fold0", status={"state": "running", "pid": 4242, "host": "far.example"})
+    assert RunFolder(run).status()["state"] == "running"  # it cannot be checked from here
+    refused = _resume(run)
+    assert refused.exit_code == 2, refused.output
+    assert "marked running on host 'far.example' (process 4242)" in refused.output
+    assert "resume with --force" in refused.output
+    assert not (run / "units" / "HGBr__fold0" / "metrics.json").exists()
+    # the way out the message gives works
+    forced = runner.invoke(app, ["run", "--resume", str(run), "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert RunFolder(run).status()["state"] == "complete"
+    alone = runner.invoke(app, ["run", str(run / "experiment.toml"), "--force"])
+    assert alone.exit_code == 2 and "--force goes with --resume" in alone.output
+
+
+@pytest.mark.skipif(not HAS_PROC, reason="needs /proc")
+def test_a_reused_pid_does_not_keep_a_run_running(finished, tmp_path):
+    run = _copy(finished, tmp_path)
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        here = {"state": "running", "pid": sleeper.pid, "host": socket.gethostname()}
+        # the recorded process: still running
+        _reopen(run, "HGBr__fold0", status={**here, "pid_start": _proc_start(sleeper.pid)})
+        assert RunFolder(run).status()["state"] == "running"
+        refused = _resume(run)
+        assert refused.exit_code == 2 and "still running" in refused.output, refused.output
+        # another process now has the pid: the run's own process is gone
+        _reopen(run, status={**here, "pid_start": _proc_start(sleeper.pid) - 1})
+        assert RunFolder(run).status()["state"] == "incomplete"
+        resumed = _resume(run)
+        assert resumed.exit_code == 0, resumed.output
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert RunFolder(run).status()["state"] == "complete"
+
+
+def test_without_start_times_a_live_pid_still_holds_the_run(finished, tmp_path, monkeypatch):
+    from tgds.runs import _store
+
+    monkeypatch.setattr(_store, "_start_time", lambda pid: None)  # no /proc (macOS, Windows)
+    run = _copy(finished, tmp_path)
+    here = {"state": "running", "pid": os.getpid(), "host": socket.gethostname()}
+    _reopen(run, "HGBr__fold0", status={**here, "pid_start": 12345})
+    assert RunFolder(run).status()["state"] == "running"
+
+
+def test_an_old_status_without_host_or_start_time_is_read_as_this_hosts(finished, tmp_path):
+    dead = subprocess.Popen(["true"])  # noqa: S603, S607
+    dead.wait()
+    run = _copy(finished, tmp_path)
+    _reopen(run, "HGBr__fold0", status={"state": "running", "pid": os.getpid()})
+    status = json.loads((run / "status.json").read_text())
+    for key in ("host", "pid_start"):  # as written before tgds recorded them
+        status.pop(key, None)
+    (run / "status.json").write_text(json.dumps(status))
+    assert RunFolder(run).status()["state"] == "running"  # this process: alive
+    (run / "status.json").write_text(json.dumps({**status, "pid": dead.pid}))
+    assert RunFolder(run).status()["state"] == "incomplete"
     assert _resume(run).exit_code == 0
     assert RunFolder(run).status()["state"] == "complete"

@@ -124,6 +124,14 @@ def run_command(
     resume: Annotated[
         str | None, typer.Option("--resume", help="Continue an interrupted run (id or folder).")
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="With --resume: take over a run marked running on another host "
+            "whose process has ended.",
+        ),
+    ] = False,
     runs_dir: RunsDir = None,
     quiet: Quiet = False,
 ) -> None:
@@ -135,7 +143,9 @@ def run_command(
 
     try:
         if resume is not None:
-            result = resume_run(resume, root=runs_dir, quiet=quiet)
+            result = resume_run(resume, root=runs_dir, quiet=quiet, force=force)
+        elif force:
+            raise typer.BadParameter("--force goes with --resume RUN.")
         elif experiment is None:
             raise typer.BadParameter("give an experiment file, or --resume RUN.")
         else:
@@ -243,14 +253,15 @@ def runs_show(
     try:
         folder = _index(runs_dir).open(run)
         status = folder.status()
+        summary = folder.path / "summary.csv"
+        table = read_summary(summary) if summary.exists() else None
     except TgdsError as err:
         raise _fail(err) from None
     typer.echo(
         f"run {folder.id}: {status['state']} (started {status.get('started')}, finished {status.get('finished', '-')})"
     )
-    summary = folder.path / "summary.csv"
-    if summary.exists():
-        typer.echo(read_summary(summary).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    if table is not None:
+        typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
 
 
 @runs_app.command("compare")

@@ -11,9 +11,7 @@ folder name is only a location).
 
 from __future__ import annotations
 
-import json
 import math
-import tomllib
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -26,7 +24,7 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 
 from tgds.exceptions import TgdsError
-from tgds.runs._store import RunError, RunFolder, read_summary
+from tgds.runs._store import RunError, RunFolder, read_run_json, read_run_toml, read_summary
 from tgds.theory import Monotonic, Theory, ureg
 
 __all__ = ["Panel", "RunData", "Unit", "figures", "load_run", "panels"]
@@ -77,7 +75,8 @@ class RunData:
 
 
 def _read_json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    """The file's JSON value; ``None`` when absent, a RunError naming it when damaged."""
+    return read_run_json(path) if path.is_file() else None
 
 
 def _read_status(path: Path) -> dict[str, Any]:
@@ -100,10 +99,7 @@ def _read_theory(path: Path) -> Theory | None:
 
 
 def _read_experiment(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        return {}
-    with path.open("rb") as fh:
-        return tomllib.load(fh)
+    return read_run_toml(path) if path.is_file() else {}
 
 
 def _read_summary(path: Path) -> pd.DataFrame | None:
@@ -155,6 +151,14 @@ def load_run(run_dir: str | Path) -> RunData:
     Returns
     -------
     RunData
+
+    Raises
+    ------
+    FileNotFoundError
+        When the folder does not exist.
+    RunError
+        When one of its JSON or TOML files is damaged (the message names the file);
+        a damaged ``status.json`` or ``theory.toml`` is shown as unknown or unreadable.
     """
     path = Path(run_dir)
     if not path.is_dir():
@@ -444,7 +448,11 @@ def _label_residual_axes(
 
 
 def violation_table(run: RunData) -> pd.DataFrame:
-    """Violation rate per model and constraint, averaged over folds (model x constraint)."""
+    """Violation rate per model and constraint, averaged over folds (model x constraint).
+
+    A rate that no fold recorded (e.g. every fold of the model failed) is NaN; every
+    audited model and constraint keeps its row and column.
+    """
     rows = [
         {"model": u.model, "constraint": str(rec.get("constraint", "?")), "rate": rec.get("rate")}
         for u in run.units
@@ -455,9 +463,10 @@ def violation_table(run: RunData) -> pd.DataFrame:
         return pd.DataFrame()
     frame = pd.DataFrame(rows)
     frame["rate"] = pd.to_numeric(frame["rate"], errors="coerce")
-    table = frame.pivot_table(index="model", columns="constraint", values="rate", aggfunc="mean")
+    # not pivot_table: it drops the rows and columns that hold only NaN
+    table = frame.groupby(["model", "constraint"], sort=False)["rate"].mean().unstack()
     order = [m for m in run.models if m in table.index]
-    return table.loc[order, list(dict.fromkeys(frame["constraint"]))]
+    return table.reindex(index=order, columns=list(dict.fromkeys(frame["constraint"])))
 
 
 def violations(run: RunData) -> Figure | None:
@@ -476,11 +485,14 @@ def violations(run: RunData) -> Figure | None:
         rates = 100 * table.loc[model].to_numpy(float)
         bars = ax.barh(pos, np.nan_to_num(rates), bar, color=run.colours[model])
         bars.set_label(mpl_text(model))
-        ax.bar_label(bars, [f"{v:.2g}%" for v in rates], padding=2, fontsize=7)
+        labels = [f"{v:.2g}%" if np.isfinite(v) else "n/a" for v in rates]
+        ax.bar_label(bars, labels, padding=2, fontsize=7)
     ax.set_yticks(y, [mpl_text(c) for c in table.columns], fontsize=9)
     ax.invert_yaxis()
     ax.set_xlabel("violation rate (% of checks, mean over folds)")
-    ax.set_xlim(0, max(1.0, float(np.nanmax(100 * table.to_numpy(float)))) * 1.18)
+    rates = 100 * table.to_numpy(float)
+    top = float(np.nanmax(rates)) if np.isfinite(rates).any() else 0.0
+    ax.set_xlim(0, max(1.0, top) * 1.18)
     ax.grid(True, axis="x", alpha=0.3)
     fig.legend(loc="outside lower center", ncols=min(5, n_m), fontsize="small")
     return fig

@@ -35,7 +35,7 @@ def predict_with_run(
     name = model if model is not None else models[0]
     if name not in models:
         raise RunError(f"run {folder.id} has no model {name!r}; its models: {models}.")
-    n_folds = len(folder.read_json("folds.json"))
+    n_folds = len(folder.read_json("folds.json", list))
     k = n_folds - 1 if fold is None else fold
     if not 0 <= k < n_folds:
         raise RunError(f"run {folder.id} has folds 0 to {n_folds - 1}; got fold {fold}.")
@@ -54,7 +54,9 @@ def predict_with_run(
         raise RunError(
             f"model {name!r} of run {folder.id} cannot predict on this data: "
             + _why(
-                frame, RunFolder(unit).read_json("model.json").get("inputs") or theory.inputs, err
+                frame,
+                RunFolder(unit).read_json("model.json", dict).get("inputs") or theory.inputs,
+                err,
             )
         ) from None
     out = frame[key_columns(theory, frame)].copy()
@@ -64,8 +66,8 @@ def predict_with_run(
 
 def _target(folder: RunFolder, unit: Path) -> str:
     """The target the run's models predict: ``model.json``'s, else ``data_card.json``'s."""
-    info = RunFolder(unit).read_json("model.json")
-    target = info.get("target") or folder.read_json("data_card.json").get("target")
+    info = RunFolder(unit).read_json("model.json", dict)
+    target = info.get("target") or folder.read_json("data_card.json", dict).get("target")
     if not isinstance(target, str):
         raise RunError(f"run {folder.id} does not record its target in data_card.json.")
     return target

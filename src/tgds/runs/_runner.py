@@ -7,6 +7,7 @@ redoes only the missing units; neural units also resume from their checkpoint.
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ import pandas as pd
 
 from tgds.exceptions import DataError, TgdsError
 from tgds.runs._experiment import Experiment, ModelSpec, estimator_params, parse_experiment
-from tgds.runs._store import RunError, RunFolder, RunIndex
+from tgds.runs._store import RunError, RunFolder, RunIndex, read_run_toml
 from tgds.theory import Monotonic, Shape, Theory
 from tgds.utils import (
     atomic_write_bytes,
@@ -210,7 +211,7 @@ def load_unit_model(unit: Path, theory: Theory, target: str | None = None) -> An
     from tgds.models import PhysicsModelRegressor  # noqa: PLC0415
     from tgds.refine import ConsistentRegressor  # noqa: PLC0415
 
-    info = RunFolder(unit).read_json("model.json")
+    info = RunFolder(unit).read_json("model.json", dict)
     kind = info.get("kind")
     if kind == "physics":
         model = PhysicsModelRegressor(theory=theory)
@@ -293,24 +294,27 @@ def execute(exp: Experiment, *, quiet: bool = False, folder: RunFolder | None = 
     return RunResult(folder, summary)
 
 
-def resume(run: str | Path, *, root: Path | None = None, quiet: bool = False) -> RunResult:
-    """Continue an interrupted run from its own resolved ``experiment.toml``."""
-    import tomllib  # noqa: PLC0415
+def resume(
+    run: str | Path, *, root: Path | None = None, quiet: bool = False, force: bool = False
+) -> RunResult:
+    """Continue an interrupted run from its own resolved ``experiment.toml``.
 
+    A run whose process still runs on this host is refused. A run marked running on
+    another host (a container that has since been replaced, a shared disk) cannot be
+    checked from here and is refused too, unless ``force=True`` (``--force`` on the
+    command line) says that its process has ended.
+    """
     folder = RunIndex(root or Path("runs"), create=False).open(run)
     if folder.status()["state"] == "complete":
         raise RunError(f"run {folder.id} is already complete.")
-    _refuse_if_running(folder)
+    _refuse_if_running(folder, force=force)
     file = folder.path / "experiment.toml"
     if not file.is_file():
         raise RunError(
             f"run {folder.id} was interrupted before it started (it has no experiment.toml): "
             "there is nothing to resume; run the experiment again."
         )
-    try:
-        raw = tomllib.loads(file.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise RunError(f"run file '{file}' is corrupt: {err}.") from None
+    raw = read_run_toml(file)
     if (folder.path / "theory.toml").is_file() and isinstance(raw.get("theory"), dict):
         # the run's own copy of the theory, whatever became of the original file
         raw["theory"] = {"path": str(folder.path / "theory.toml")}
@@ -319,13 +323,23 @@ def resume(run: str | Path, *, root: Path | None = None, quiet: bool = False) ->
     return execute(exp, quiet=quiet, folder=folder)
 
 
-def _refuse_if_running(folder: RunFolder) -> None:
-    pid = folder.running_elsewhere()
-    if pid is not None:
+def _refuse_if_running(folder: RunFolder, force: bool = False) -> None:
+    holder = folder.running_elsewhere()
+    if holder is None:
+        return
+    pid, host = holder
+    if host == socket.gethostname():
         raise RunError(
             f"run {folder.id} is still running (process {pid} on this host); "
             "wait for it to end, or stop it, before resuming."
         )
+    if not force:
+        raise RunError(
+            f"run {folder.id} is marked running on host {host!r} (process {pid}), which cannot "
+            "be checked from this host; resume it there, or wait for it to end. If it is no "
+            f"longer running, resume with --force (tgds run --resume {folder.id} --force)."
+        )
+    folder.set_status("failed", error=f"taken over from host {host!r} (process {pid}) by --force")
 
 
 def _labelled(data: pd.DataFrame, target: str | None) -> pd.DataFrame:
@@ -378,7 +392,7 @@ def _stored_inputs(
     """What a started run was started with: its theory, target and folds, and the data
     (which must still have the rows its data card recorded)."""
     theory = Theory.from_toml(folder.path / "theory.toml")
-    card = folder.read_json("data_card.json")
+    card = folder.read_json("data_card.json", dict)
     target = card.get("target")
     data, unlabeled = load_data(exp.data)
     data = _labelled(data, target)
@@ -393,7 +407,7 @@ def _stored_inputs(
     try:
         folds = [
             (np.asarray(f["train"], dtype=int), np.asarray(f["test"], dtype=int))
-            for f in folder.read_json("folds.json")
+            for f in folder.read_json("folds.json", list)
         ]
     except (KeyError, TypeError, ValueError) as err:
         raise RunError(f"run file '{folder.path / 'folds.json'}' is corrupt: {err}.") from None
@@ -453,7 +467,7 @@ def _run_units(folder, exp, theory, data, unlabeled, folds, target, quiet) -> li
         for spec, k in units:
             unit = folder.unit(spec.name, k)
             if (unit / "metrics.json").exists():
-                rows.append(RunFolder(unit).read_json("metrics.json"))
+                rows.append(RunFolder(unit).read_json("metrics.json", dict))
                 advance(f"{spec.name} fold {k} (done before)")
                 continue
             train, test = folds[k]

@@ -3,17 +3,25 @@
 Files are written atomically; the index uses SQLite's write-ahead log and a busy
 timeout, so several runs started at once all land in it. A run whose process died
 while running (``kill -9``, power loss) keeps ``state = "running"`` in its folder and is
-reported as ``incomplete`` because its process no longer exists.
+reported as ``incomplete`` because its process no longer exists. ``status.json`` records
+the host, the pid and (where ``/proc`` tells it) the start time of the running process,
+so a pid reused by another process does not keep the run "running"; a run marked
+running on another host cannot be checked from here and is taken as running.
+
+The JSON and TOML files of a run folder are read with :func:`read_run_json` and
+:func:`read_run_toml`: a damaged file is a :class:`RunError` naming it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import socket
 import sqlite3
 import time
+import tomllib
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -25,7 +33,7 @@ import pandas as pd
 from tgds.exceptions import TgdsError
 from tgds.utils import atomic_write_text
 
-__all__ = ["RunFolder", "RunIndex", "RunError", "read_summary"]
+__all__ = ["RunFolder", "RunIndex", "RunError", "read_run_json", "read_run_toml", "read_summary"]
 
 
 class RunError(TgdsError, ValueError):
@@ -46,6 +54,144 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _start_time(pid: int) -> int | None:
+    """When process ``pid`` started (clock ticks after boot: field 22 of ``/proc/<pid>/stat``);
+    ``None`` where ``/proc`` does not tell (macOS, Windows, a hidden or ended process)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+        return int(stat.rsplit(")", 1)[1].split()[19])  # after the command name: fields 3...
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _holder(status: dict[str, Any]) -> tuple[int, str] | None:
+    """``(pid, host)`` of the process that ``status`` says runs the run, unless it is known
+    to have ended: on this host, a pid that names no process, or that names a process started
+    at another time than the one recorded (a reused pid). A run marked running on another host
+    is taken as running. Old folders without ``host`` or ``pid_start`` count as this host's,
+    checked by pid alone."""
+    if status.get("state") != "running":
+        return None
+    here = socket.gethostname()
+    host = str(status.get("host") or here)
+    try:
+        pid = int(status.get("pid") or 0)
+    except (TypeError, ValueError):
+        pid = 0
+    if host != here:
+        return pid, host
+    if pid <= 0 or not _alive(pid):
+        return None
+    recorded, actual = status.get("pid_start"), _start_time(pid)
+    if recorded is not None and actual is not None and recorded != actual:
+        return None
+    return pid, host
+
+
+def _text(file: Path) -> str:
+    """The UTF-8 text of a run file; FileNotFoundError is left to the caller."""
+    try:
+        return file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise
+    except UnicodeDecodeError as err:
+        raise RunError(
+            f"run file '{file}' is corrupt: expected UTF-8 text, found the byte "
+            f"{err.object[err.start : err.start + 1]!r} at byte {err.start}."
+        ) from None
+    except OSError as err:
+        raise RunError(f"run file '{file}' cannot be read: {err.strerror or err}.") from None
+
+
+def _corrupt(
+    file: Path, expected: str, text: str, problem: str, line: int, column: int
+) -> RunError:
+    """The error for a file that does not parse, quoting what it holds at ``line``, ``column``."""
+    lines = text.splitlines()
+    rest = "\n".join([lines[line - 1][column - 1 :], *lines[line:]]) if line <= len(lines) else ""
+    if not text.strip():
+        found = "an empty file"
+    elif not rest.strip():
+        found = "the end of the file"
+    else:
+        quote = rest.split("\n", 1)[0].strip()
+        found = f"{quote[:40]!r}" if quote else "the end of the line"
+        found += f" at line {line}, column {column}"
+    return RunError(
+        f"run file '{file}' is corrupt: expected {expected}, found {found} ({problem})."
+    )
+
+
+_JSON_KINDS = {dict: "a JSON object", list: "a JSON array", str: "a string", bool: "true/false",
+               int: "a number", float: "a number", type(None): "null"}  # fmt: skip
+
+
+def read_run_json(file: Path, expected: type | None = None) -> Any:
+    """The JSON value of a run folder's file.
+
+    Parameters
+    ----------
+    file : Path
+        The file (``status.json``, ``data_card.json``, a unit's ``metrics.json``...).
+    expected : type, optional
+        ``dict`` or ``list``: the file must hold a JSON object or a JSON array.
+
+    Returns
+    -------
+    Any
+        The parsed value.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the file does not exist (the caller says what that means).
+    RunError
+        When the file cannot be read, is not JSON or does not hold ``expected``; the
+        message names the file, what was expected and what was found.
+    """
+    text = _text(file)
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise _corrupt(file, "JSON", text, err.msg, err.lineno, err.colno) from None
+    if expected is not None and not isinstance(value, expected):
+        raise RunError(
+            f"run file '{file}' is corrupt: expected {_JSON_KINDS[expected]}, "
+            f"found {_JSON_KINDS.get(type(value), type(value).__name__)}."
+        )
+    return value
+
+
+def read_run_toml(file: Path) -> dict[str, Any]:
+    """The TOML table of a run folder's file (``experiment.toml``).
+
+    Parameters
+    ----------
+    file : Path
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    FileNotFoundError
+        When the file does not exist.
+    RunError
+        When the file cannot be read or is not TOML; the message names the file, what
+        was expected and what was found.
+    """
+    text = _text(file)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        # the position is in the message: "Invalid value (at line 1, column 5)"
+        match = re.search(r"\(at line (\d+), column (\d+)\)$", str(err))
+        problem = re.sub(r" \(at [^()]*\)$", "", str(err))
+        line, column = (int(match[1]), int(match[2])) if match else (len(text.splitlines()) + 1, 1)
+        raise _corrupt(file, "TOML", text, problem, line, column) from None
+
+
 @dataclass(frozen=True)
 class RunFolder:
     """A run's folder: atomic JSON/text writes, status, units of work."""
@@ -61,47 +207,40 @@ class RunFolder:
             self.path / name, json.dumps(obj, indent=1, default=_json_default, allow_nan=True)
         )
 
-    def read_json(self, name: str) -> Any:
-        file = self.path / name
+    def read_json(self, name: str, expected: type | None = None) -> Any:
+        """The JSON value of the folder's file ``name`` (see :func:`read_run_json`)."""
         try:
-            return json.loads(file.read_text(encoding="utf-8"))
+            return read_run_json(self.path / name, expected)
         except FileNotFoundError:
             raise RunError(
                 f"run '{self.path}' has no {name}: it is not a tgds run folder, or it is damaged."
             ) from None
-        except json.JSONDecodeError as err:
-            raise RunError(f"run file '{file}' is corrupt: {err}.") from None
 
     def status(self) -> dict[str, Any]:
-        status = self.read_json("status.json")
-        if (
-            status.get("state") == "running"
-            and status.get("host") == socket.gethostname()
-            and not _alive(int(status.get("pid", 0)))
-        ):
+        status = self.read_json("status.json", dict)
+        if status.get("state") == "running" and _holder(status) is None:
             status["state"] = "incomplete"
         return status
 
     def set_status(self, state: str, **extra: Any) -> None:
-        status = self.read_json("status.json") if (self.path / "status.json").exists() else {}
+        exists = (self.path / "status.json").exists()
+        status = self.read_json("status.json", dict) if exists else {}
         if state == "running":  # a resumed run: what an earlier attempt ended with is stale
             for key in ("error", "finished"):
                 status.pop(key, None)
-        status.update({"state": state, "pid": os.getpid(), "host": socket.gethostname(), **extra})
+        pid = os.getpid()
+        here = {"pid": pid, "host": socket.gethostname(), "pid_start": _start_time(pid)}
+        status.update({"state": state, **here, **extra})
         if state in ("complete", "failed"):
             status["finished"] = _now()
         self.write_json("status.json", status)
 
-    def running_elsewhere(self) -> int | None:
-        """The pid of another live process on this host that is running this run, if any."""
-        status = self.read_json("status.json")
-        if status.get("state") != "running" or status.get("host") != socket.gethostname():
-            return None
-        try:
-            pid = int(status.get("pid", 0))
-        except (TypeError, ValueError):
-            return None
-        return pid if pid > 0 and pid != os.getpid() and _alive(pid) else None
+    def running_elsewhere(self) -> tuple[int, str] | None:
+        """``(pid, host)`` of another process that is running this run, if any: a live
+        process on this host (the recorded one, not a reuse of its pid), or any process on
+        another host (which cannot be checked from here)."""
+        holder = _holder(self.read_json("status.json", dict))
+        return None if holder in (None, (os.getpid(), socket.gethostname())) else holder
 
     def unit(self, model: str, fold: int) -> Path:
         path = self.path / "units" / f"{model}__fold{fold}"
@@ -144,10 +283,18 @@ class RunFolder:
 def read_summary(path: Path) -> pd.DataFrame:
     """A run's ``summary.csv``. Model names stay text: a model named ``null``, ``NA`` or
     ``nan`` is not read as a missing value (only the score columns hold NaN)."""
-    columns = list(pd.read_csv(path, nrows=0).columns)
-    key = "model" if "model" in columns else columns[0]
-    missing = {c: ["", "nan", "NaN"] for c in columns if c != key}
-    return pd.read_csv(path, keep_default_na=False, na_values=missing, dtype={key: str})
+    try:
+        columns = list(pd.read_csv(path, nrows=0).columns)
+        key = "model" if "model" in columns else columns[0]
+        missing = {c: ["", "nan", "NaN"] for c in columns if c != key}
+        return pd.read_csv(path, keep_default_na=False, na_values=missing, dtype={key: str})
+    except FileNotFoundError:
+        raise
+    except (ValueError, IndexError, UnicodeDecodeError, pd.errors.ParserError) as err:
+        raise RunError(
+            f"run file '{path}' is corrupt: expected a CSV table of scores, one row per "
+            f"model; {type(err).__name__}: {err}"
+        ) from None
 
 
 def _json_default(value: Any) -> Any:
@@ -245,7 +392,7 @@ class RunIndex:
         summary: Any = None,
     ) -> None:
         """Insert or update the index row of ``folder`` from its status."""
-        status = folder.read_json("status.json")
+        status = folder.read_json("status.json", dict)
         row = {
             "id": folder.id,
             "name": name,
