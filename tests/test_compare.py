@@ -106,6 +106,10 @@ def test_compare_rejects_bad_input(setting):
         compare(model, X.to_numpy(), y, theory, KFold(2))
     with pytest.raises(DataError, match="y has 3 rows"):
         compare(model, X, y[:3], theory, KFold(2))
+    with pytest.raises(DataError, match=r"y must hold numbers, one per row of X; got list \("):
+        compare(model, X, ["warm"] * len(X), theory, KFold(2))
+    with pytest.raises(DataError, match=r"one target value per row of X \(120\); got the scalar"):
+        compare(model, X, 3.0, theory, KFold(2))
     with pytest.raises(DataError, match="unknown model"):
         compare(model, X, y, theory, KFold(2), fit_params={"other": {}})
     with pytest.raises(DataError, match="'linear' has int 3"):
@@ -178,6 +182,20 @@ def test_consistency_scorer_in_cross_validate_and_grid_search(setting):
     assert simplicity_scorer(grid.best_estimator_) == -2
     with pytest.raises(DataError):
         consistency_scorer("theory")
+
+
+def test_consistency_scorer_names_unknown_constraints_and_targets_at_once(setting):
+    """Raised inside GridSearchCV, these errors only turned every score into NaN."""
+    theory, _, _ = setting
+    with pytest.raises(DataError, match=r"unknown constraints \['risng'\]; .* \['rising'\]"):
+        consistency_scorer(theory, constraints=["risng"])
+    with pytest.raises(DataError, match=r"unknown targets \['T'\]; the theory's targets: \['y'\]"):
+        consistency_scorer(theory, targets=["T"])
+    with pytest.raises(DataError, match=r"a list of names, e.g. \['rising'\]; got the string"):
+        consistency_scorer(theory, constraints="rising")
+    with pytest.raises(DataError, match=r"targets must be a list of names, e.g. \['y'\]"):
+        consistency_scorer(theory, targets="y")
+    assert callable(consistency_scorer(theory, constraints=["rising"], targets=["y"]))
 
 
 def test_complexity_per_family():

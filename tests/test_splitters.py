@@ -217,6 +217,29 @@ def test_blocked_time_data_errors(lake):
         list(BlockedTimeSplit(time="site").split(lake))
 
 
+def test_blocked_time_gap_longer_than_int64_nanoseconds_refuses_instead_of_leaking():
+    """Dates before 1970 minus a gap of centuries wrapped around int64: test rows trained."""
+    X = pd.DataFrame({"t": pd.to_datetime([f"{year}-01-01" for year in range(1700, 2000, 50)])})
+    for gap in (100_000, pd.Timedelta(days=100_000), float("inf"), 1e9):
+        with pytest.raises(DataError, match="fold 0 has no training rows"):
+            list(BlockedTimeSplit(2, time="t", gap=gap).split(X))
+    infinite = pd.DataFrame({"t": [0.0, 1.0, 2.0, np.inf, np.inf]})  # inf - inf is NaN
+    with pytest.raises(DataError, match="fold 0 has no training rows"):
+        list(BlockedTimeSplit(1, time="t", gap=np.inf).split(infinite))
+    folds = folds_of(BlockedTimeSplit(2, time="t", gap=365 * 51), X)
+    assert [(list(train), list(test)) for train, test in folds] == [
+        ([0], [2, 3]),
+        ([0, 1, 2], [4, 5]),
+    ]
+
+
+def test_blocked_time_dates_beyond_nanoseconds_are_named():
+    X = pd.DataFrame({"t": np.array(["1500-01-01", "1600-01-01", "1700-01-01"], "datetime64[s]")})
+    for frame in (X, X.assign(t=X["t"].astype(str))):
+        with pytest.raises(DataError, match=r"BlockedTimeSplit: column 't' holds times from 1500"):
+            list(BlockedTimeSplit(1, time="t").split(frame))
+
+
 # -- SpatialBlockSplit -----------------------------------------------------------------------------
 @st.composite
 def points(draw):
@@ -307,6 +330,8 @@ def test_spatial_errors(lake):
         list(SpatialBlockSplit(5, n_blocks=2).split(lake))
     with pytest.raises(DataError, match="no training rows left outside buffer=20.0"):
         list(SpatialBlockSplit(2, buffer=20.0).split(lake))
+    with pytest.raises(DataError, match="needs rows in at least 2 blocks; X has 0 rows"):
+        list(SpatialBlockSplit(2).split(lake.iloc[:0]))
 
 
 # -- RegimeSplit -------------------------------------------------------------------------------------
@@ -375,6 +400,28 @@ def test_regime_bins(lake):
     for train, test in quantiles.split(lake):  # a bin is an interval: no overlap of ranges
         inside = (air >= air[test].min()) & (air <= air[test].max())
         assert not inside[train].any()
+
+
+def test_regime_quantile_bins_of_infinite_values():
+    """Quantiles through -inf and inf were NaN edges: a bin '(inf, inf)' and lost rows."""
+    X = pd.DataFrame({"v": [-np.inf, np.inf, 1.0, 2.0, 3.0, 4.0]})
+    regimes = RegimeSplit("v", bins=3).regimes(X)
+    assert list(regimes) == ["(-inf, 1.66667)", "[3.33333, inf)", "(-inf, 1.66667)",
+                             "[1.66667, 3.33333)", "[1.66667, 3.33333)", "[3.33333, inf)"]  # fmt: skip
+    with pytest.raises(DataError, match="X has 1 regime"):
+        list(RegimeSplit("v", bins=2).split(pd.DataFrame({"v": [np.inf, -np.inf]})))
+    with pytest.raises(DataError, match="X has 0 regimes"):
+        list(RegimeSplit("v", bins=2).split(X.iloc[:0]))
+
+
+def test_regime_bin_labels_tell_close_edges_apart():
+    X = pd.DataFrame({"t": [1.6e9, 1.6e9 + 150, 1.6e9 + 300]})
+    labels = RegimeSplit("t", bins=[1.6e9 + 100, 1.6e9 + 200]).regimes(X)
+    assert list(labels) == [  # with 6 digits, all three were '1.6e+09'
+        "(-inf, 1.6000001e+09)",
+        "[1.6000001e+09, 1.6000002e+09)",
+        "[1.6000002e+09, inf)",
+    ]
 
 
 def test_regime_from_theory_relation(lake):

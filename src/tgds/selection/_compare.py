@@ -185,7 +185,16 @@ def compare(
         raise DataError(
             f"X must be a pandas DataFrame with the theory's column names; got {type(X).__name__}."
         )
-    y_arr = np.asarray(y, dtype=float)
+    try:
+        y_arr = np.asarray(y, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise DataError(
+            f"y must hold numbers, one per row of X; got {type(y).__name__} ({err})."
+        ) from None
+    if y_arr.ndim == 0:
+        raise DataError(
+            f"y must hold one target value per row of X ({len(X)}); got the scalar {y!r:.40}."
+        )
     if len(y_arr) != len(X):
         raise DataError(f"y has {len(y_arr)} rows but X has {len(X)}.")
     fit_params = dict(fit_params or {})

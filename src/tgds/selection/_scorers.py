@@ -38,6 +38,24 @@ def consistency_scorer(
     """
     if not isinstance(theory, Theory):
         raise DataError(f"consistency_scorer needs a Theory; got {type(theory).__name__}.")
+    # Checked now: inside GridSearchCV a scorer's error only turns the scores into NaN.
+    known = {
+        "constraints": [c.label for c in theory.constraints],
+        "targets": list(theory.targets),
+    }
+    for what, names in (("constraints", constraints), ("targets", targets)):
+        if names is None:
+            continue
+        if isinstance(names, str):
+            raise DataError(
+                f"consistency_scorer: {what} must be a list of names, e.g. [{names!r}]; "
+                f"got the string {names!r}."
+            )
+        unknown = [n for n in names if n not in known[what]]
+        if unknown:
+            raise DataError(
+                f"consistency_scorer: unknown {what} {unknown}; the theory's {what}: {known[what]}."
+            )
 
     def score(estimator: Any, X: Any, y: Any = None) -> float:
         return audit(estimator, theory, X, targets=targets, constraints=constraints).score

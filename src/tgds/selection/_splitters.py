@@ -346,7 +346,14 @@ class BlockedTimeSplit(_FrameSplitter):
         ends = [int(starts[j]) for j in cuts[1:]] + [n]
         folds = []
         for k, (j, end) in enumerate(zip(cuts, ends, strict=True)):
-            train_end = int(np.searchsorted(ordered, distinct[j] - gap, side="left"))
+            # In Python numbers: int64 nanoseconds minus a long gap would wrap around, and
+            # inf - inf is NaN, which searchsorted puts after every row.
+            limit = distinct[j].item() - gap
+            train_end = (
+                int(np.searchsorted(ordered, limit, side="left"))
+                if limit > ordered[0].item()
+                else 0
+            )
             if train_end == 0:
                 raise DataError(
                     f"{self._label()}: fold {k} has no training rows, because every row "
@@ -377,7 +384,8 @@ class BlockedTimeSplit(_FrameSplitter):
         values = _nanoseconds(frame, self.time, owner)
         if _is_timedelta(self.gap):
             return values, int(pd.Timedelta(self.gap).as_unit("ns").value)
-        return values, int(round(self.gap * _NS_PER_DAY))
+        gap = self.gap * _NS_PER_DAY
+        return values, int(round(gap)) if math.isfinite(gap) else gap
 
 
 def _nanoseconds(frame: FrameView, name: str, owner: str) -> np.ndarray:
@@ -396,7 +404,14 @@ def _nanoseconds(frame: FrameView, name: str, owner: str) -> np.ndarray:
                 f"read as dates ({err})."
             ) from None
     _check_missing(index.to_numpy(), f"column {name!r}", owner)
-    return index.as_unit("ns").asi8.copy()
+    try:
+        return index.as_unit("ns").asi8.copy()
+    except (pd.errors.OutOfBoundsDatetime, pd.errors.OutOfBoundsTimedelta):
+        raise DataError(
+            f"{owner}: column {name!r} holds times from {index.min()} to {index.max()}, "
+            "beyond what nanosecond times can hold (the years 1677 to 2262, or durations "
+            "of 292 years); give the time as numbers instead (e.g. decimal years)."
+        ) from None
 
 
 # -- SpatialBlockSplit ------------------------------------------------------------------------
@@ -508,6 +523,11 @@ class SpatialBlockSplit(_FrameSplitter):
                 f"{owner}: the coordinates {tuple(self.coords)} hold {infinite} infinite "
                 f"value{'s' if infinite > 1 else ''}; blocks need finite coordinates."
             )
+        if not len(points):
+            raise DataError(
+                f"{owner} with n_splits={self.n_splits} needs rows in at least "
+                f"{self.n_splits} blocks; X has 0 rows."
+            )
         cell_lo, size = self._cells(points)
         blocks, block_of_row = np.unique(cell_lo, axis=0, return_inverse=True)
         block_of_row = block_of_row.ravel()
@@ -592,8 +612,9 @@ class RegimeSplit(_FrameSplitter):
         largest regimes first). By default one fold per regime, in sorted order.
     bins : int or sequence of float, optional
         Cut the numeric values into regimes: an int gives that many quantile bins (ties
-        may merge some), a sequence gives the bin edges; a bin includes its lower edge,
-        and values beyond the outer edges form their own bins.
+        may merge some; infinite values fall in the outer bins), a sequence gives the bin
+        edges; a bin includes its lower edge, and values beyond the outer edges form
+        their own bins.
     theory : Theory, optional
         Lets ``by`` name a relation of the theory, and supplies its parameter values to
         expressions.
@@ -720,12 +741,20 @@ class RegimeSplit(_FrameSplitter):
         values = values.astype(float)
         if isinstance(self.bins, numbers.Integral):
             inner = np.linspace(0, 1, int(self.bins) + 1)[1:-1]
-            edges = np.unique(np.quantile(values, inner))
+            finite = values[np.isfinite(values)]
+            if len(finite):  # -inf and inf count as the extreme finite values: no NaN edges
+                clipped = np.clip(values, finite.min(), finite.max())
+                edges = np.unique(np.quantile(clipped, inner))
+            else:
+                edges = np.empty(0)
         else:
             edges = np.asarray(self.bins, dtype=float)
         bounds = np.concatenate([[-np.inf], edges, [np.inf]])
+        digits = 6  # more where needed to tell the edges apart, e.g. times in seconds
+        while len({f"{e:.{digits}g}" for e in edges}) < len(edges) and digits < 17:
+            digits += 1
         texts = [
-            f"{'(' if np.isinf(lo) else '['}{lo:g}, {hi:g})"
+            f"{'(' if np.isinf(lo) else '['}{lo:.{digits}g}, {hi:.{digits}g})"
             for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
         ]
         which = np.searchsorted(edges, values, side="right")
