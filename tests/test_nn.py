@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import pickle
+import re
 
 import equinox as eqx
 import jax
@@ -11,8 +13,9 @@ import numpy as np
 import optax
 import pytest
 
-from tgds.exceptions import TgdsError, TheoryError
+from tgds.exceptions import DataError, TgdsError, TheoryError
 from tgds.nn import (
+    MLP,
     FixedWeights,
     LossTerm,
     ReLoBRaLo,
@@ -20,6 +23,7 @@ from tgds.nn import (
     TrainingError,
     TrainSettings,
     build_physics_terms,
+    l2_penalty,
     make_network,
     train,
     trainable_filter,
@@ -37,7 +41,7 @@ from tgds.theory import (
     Theory,
     Variable,
 )
-from tgds.utils import group_codes, monotone_pairs
+from tgds.utils import group_codes, monotone_pairs, read_container, write_container
 
 
 def _theory(*constraints, relations=(), parameters=()):
@@ -681,3 +685,225 @@ def test_train_rejects_bad_terms():
     with pytest.raises(TgdsError, match="at least one"):
         train(net, [], settings, jax.random.PRNGKey(0), trainable=trainable_filter(net))
     assert math.isfinite(float(data.fn(net, {k: jnp.asarray(v) for k, v in data.points.items()})))
+
+
+# -- found in review: failures that were silent, misattributed or late -------------------------
+def _nan_gradient_term(x, batch):
+    """A term whose value is zero but whose gradient is NaN: ``jnp.where`` around sqrt of a
+    negative value (the branch not taken still sends 0 * NaN back)."""
+
+    def fn(model, b):
+        out = jax.vmap(model)(b["x"])[:, 0]
+        return jnp.mean(jnp.where(out > -1e3, 0.0, jnp.sqrt(-1e3 - out)))
+
+    return LossTerm("physics:trap", fn, {"x": x}, batch)
+
+
+@pytest.mark.parametrize(("batch", "epochs"), [(64, 1), (64, 3), (16, 3)])
+def test_a_non_finite_gradient_stops_training_naming_its_term(batch, epochs):
+    # with one step per epoch, the NaN weights of the last step passed the check of finite
+    # losses: a single epoch returned them without an error, and later epochs kept them as
+    # "the last good weights" and blamed the data term; with several steps per epoch the
+    # data term was blamed too
+    net, data, mse, x, y = _linear_problem()
+    data = LossTerm("data", data.fn, data.points, batch)
+    settings = TrainSettings(optimizer=optax.adam(1e-2), epochs=epochs)
+    with pytest.raises(
+        TrainingError,
+        match=r"epoch 1: the gradient of the loss term 'physics:trap' is not finite in step 1 .*"
+        r"every loss term is finite there.*weights of epoch 0",
+    ) as info:
+        train(
+            net,
+            [data, _nan_gradient_term(x, 64)],
+            settings,
+            jax.random.PRNGKey(0),
+            trainable=trainable_filter(net),
+        )
+    err = info.value
+    assert err.term == "physics:trap" and err.epoch == 1 and err.result.epochs_run == 0
+    for kept, initial in zip(
+        jax.tree_util.tree_leaves(eqx.filter(err.result.model, eqx.is_array)),
+        jax.tree_util.tree_leaves(eqx.filter(net, eqx.is_array)),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(kept, initial)
+
+
+def test_a_non_finite_gradient_in_a_later_step_is_traced_to_its_term():
+    # one flagged row makes the gradient NaN in the one step whose batch holds it: the epoch
+    # is replayed up to that step to find the term
+    net, data, mse, x, y = _linear_problem()
+    flag = np.zeros(len(x))
+    flag[37] = 2.0
+
+    def fn(model, b):
+        out = jax.vmap(model)(b["x"])[:, 0]
+        return mse(model, b) + jnp.mean(
+            jnp.where(b["flag"] > 0, 0.0, jnp.sqrt(1.0 - b["flag"] + 0.0 * out))
+        )
+
+    term = LossTerm("data", fn, {"x": x, "y": y, "flag": flag}, 4)
+    settings = TrainSettings(optimizer=optax.adam(1e-2), epochs=3)
+    with pytest.raises(TrainingError) as info:
+        train(net, [term], settings, jax.random.PRNGKey(2), trainable=trainable_filter(net))
+    step = int(re.search(r"in step (\d+) of the epoch", str(info.value)).group(1))
+    assert 1 < step <= 16 and info.value.term == "data"
+    assert "the gradient of the loss term 'data' is not finite" in str(info.value)
+
+
+def test_weights_that_become_non_finite_with_finite_gradients_are_caught():
+    net, data, *_ = _linear_problem()
+    settings = TrainSettings(optimizer=optax.sgd(math.inf), epochs=1, clip_norm=None)
+    with pytest.raises(TrainingError, match="weights became NaN or infinite") as info:
+        train(net, [data], settings, jax.random.PRNGKey(0), trainable=trainable_filter(net))
+    assert info.value.term == "weights" and info.value.result.epochs_run == 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"clip_norm": -1.0}, "clip_norm must be positive"),  # flipped gradients: ascent
+        ({"clip_norm": 0.0}, "clip_norm must be positive, or None"),
+        ({"clip_norm": math.nan}, "clip_norm must be positive"),
+        ({"patience": 0}, "patience must be a positive"),  # stopped after the first epoch
+        ({"checkpoint_every": 0}, "checkpoint_every must be a positive"),  # ZeroDivisionError
+        ({"epochs": 0}, "epochs must be a positive integer"),
+        ({"warmup": 1.5}, r"warmup and ramp must be non-negative integers \(epochs\)"),
+    ],
+)
+def test_train_settings_reject_values_that_would_misbehave(kwargs, message):
+    with pytest.raises(TgdsError, match=message):
+        TrainSettings(**{"optimizer": optax.adam(1e-2), "epochs": 5, **kwargs})
+
+
+def test_train_rejects_terms_that_would_train_wrongly():
+    net, data, mse, x, y = _linear_problem()
+    settings = TrainSettings(optimizer=optax.adam(1e-2), epochs=1)
+
+    def run(*terms, settings=settings):
+        return train(
+            net, list(terms), settings, jax.random.PRNGKey(0), trainable=trainable_filter(net)
+        )
+
+    # JAX clamps indices past the end: y's last row was paired with 24 rows of x
+    with pytest.raises(TgdsError, match=r"same number of rows.*'x': 64, 'y': 40"):
+        run(LossTerm("data", mse, {"x": x, "y": y[:40]}, 16))
+    with pytest.raises(TgdsError, match="positive integer batch_size; got 0"):
+        run(LossTerm("data", mse, data.points, 0))  # was a ZeroDivisionError
+    with pytest.raises(TgdsError, match="finite, non-negative weight; got nan"):
+        run(data, LossTerm("w", mse, data.points, 16, weight=math.nan))  # was blamed on 'data'
+    # a mean over the batch of shape (1,) broadcast the weights of the terms against each
+    # other, then failed with numpy's TypeError after the epoch
+    per_output = lambda m, b: jnp.mean((jax.vmap(m)(b["x"]) - b["y"]) ** 2, axis=0)  # noqa: E731
+    with pytest.raises(TgdsError, match=r"'data' must return a scalar.*shape \(1,\)"):
+        run(LossTerm("data", per_output, data.points, 16))
+    # the history's own records would overwrite the term's (or the term theirs)
+    const = lambda m, b: jnp.mean(b["x"])  # noqa: E731
+    for name in ("loss", "epoch", "val_data", "lambda/data"):
+        with pytest.raises(TgdsError, match=rf"names \['{name}'\] are taken by the history"):
+            run(data, LossTerm(name, const, {"x": x}, 8))
+    with_penalty = TrainSettings(optimizer=optax.adam(1e-2), epochs=1, penalty=l2_penalty(1.0))
+    with pytest.raises(TgdsError, match="taken by the history"):
+        run(data, LossTerm("penalty", const, {"x": x}, 8), settings=with_penalty)
+
+
+def test_an_unwritable_checkpoint_path_fails_before_training(tmp_path):
+    # the first checkpoint is written after checkpoint_every epochs: the error came then,
+    # throwing the epochs away, and named a temporary file
+    net, data, *_ = _linear_problem()
+    (tmp_path / "file").write_text("not a folder")
+    for path, message in [
+        (tmp_path, "is a directory, not a file"),
+        (tmp_path / "file" / "c.tgds", "is a file, not a folder"),
+    ]:
+        epochs = []
+        settings = TrainSettings(
+            optimizer=optax.adam(1e-2), epochs=5, checkpoint=path, checkpoint_every=2
+        )
+        with pytest.raises(DataError, match=message) as info:
+            train(
+                net,
+                [data],
+                settings,
+                jax.random.PRNGKey(0),
+                trainable=trainable_filter(net),
+                resume=True,
+                callback=lambda e, r, epochs=epochs: epochs.append(e),
+            )
+        assert str(path) in str(info.value) and epochs == []
+    # a folder that does not exist yet is created
+    path = tmp_path / "new" / "deeper" / "c.tgds"
+    settings = TrainSettings(optimizer=optax.adam(1e-2), epochs=2, checkpoint=path)
+    train(net, [data], settings, jax.random.PRNGKey(0), trainable=trainable_filter(net))
+    assert path.is_file()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"hidden": (0,)}, "positive integer widths"),  # a network that always returned 0
+        ({"hidden": (8, -2)}, "positive integer widths"),  # an MLIR error
+        ({"fourier_features": -3}, "non-negative integer"),  # silently no features
+        ({"fourier_features": 4, "fourier_scale": math.nan}, "positive and finite"),  # NaN output
+        ({"fourier_features": 4, "fourier_scale": 0.0}, "positive and finite"),
+    ],
+)
+def test_mlp_rejects_a_bad_structure(kwargs, message):
+    options = {"hidden": (8,), "activation": "tanh", "fourier_features": 0, "fourier_scale": 1.0}
+    with pytest.raises(TgdsError, match=message):
+        MLP(2, 1, key=jax.random.PRNGKey(0), **{**options, **kwargs})
+
+
+def test_a_corrupt_checkpoint_is_refused_naming_the_file(tmp_path):
+    net, data, *_ = _linear_problem()
+    path = tmp_path / "ckpt.tgds"
+    settings = TrainSettings(optimizer=optax.adam(1e-2), epochs=2, checkpoint=path)
+
+    def resume():
+        return train(
+            net,
+            [data],
+            settings,
+            jax.random.PRNGKey(0),
+            trainable=trainable_filter(net),
+            resume=True,
+        )
+
+    resume()
+    raw = path.read_bytes()
+    path.write_bytes(raw[:-100])  # truncated weights
+    with pytest.raises(DataError, match=f"file '{re.escape(str(path))}' does not match"):
+        resume()
+    path.write_bytes(raw)
+    meta, tree = read_container(path, "checkpoint-1", lambda m: _checkpoint_like(net, settings))
+    del meta["history"]  # was a KeyError
+    write_container(path, "checkpoint-1", meta, tree)
+    with pytest.raises(
+        DataError, match=rf"checkpoint '{re.escape(str(path))}' has corrupt metadata"
+    ):
+        resume()
+
+
+def _checkpoint_like(net, settings):
+    params = eqx.filter(net, trainable_filter(net))
+    optimizer = optax.chain(optax.clip_by_global_norm(settings.clip_norm), settings.optimizer)
+    return (params, optimizer.init(params), settings.weighting.init(1), params)
+
+
+def test_training_error_survives_pickling():
+    # joblib (GridSearchCV with n_jobs) pickles a worker's exception: unpickling called
+    # __init__ with the message alone, a TypeError that hid the training error
+    net, data, mse, x, y = _linear_problem()
+    settings = TrainSettings(optimizer=optax.adam(1e-2), epochs=2)
+    with pytest.raises(TrainingError) as info:
+        train(
+            net,
+            [data, _nan_gradient_term(x, 64)],
+            settings,
+            jax.random.PRNGKey(0),
+            trainable=trainable_filter(net),
+        )
+    back = pickle.loads(pickle.dumps(info.value))  # noqa: S301 - our own object
+    assert type(back) is TrainingError and str(back) == str(info.value)
+    assert (back.term, back.epoch, back.result.epochs_run) == ("physics:trap", 1, 0)

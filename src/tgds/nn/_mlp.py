@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 
 import equinox as eqx
 import jax
@@ -73,13 +74,24 @@ class MLP(eqx.Module):
             raise TgdsError(
                 f"activation must be one of {', '.join(map(repr, ACTIVATIONS))}; got {activation!r}."
             )
+        integer = lambda v, low: (  # noqa: E731
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= low
+        )
+        if not all(integer(w, 1) for w in hidden):
+            raise TgdsError(f"hidden must hold positive integer widths; got {tuple(hidden)!r}.")
+        if not integer(fourier_features, 0):
+            raise TgdsError(
+                f"fourier_features must be a non-negative integer; got {fourier_features!r}."
+            )
+        if not (isinstance(fourier_scale, numbers.Real) and 0 < fourier_scale < math.inf):
+            raise TgdsError(f"fourier_scale must be positive and finite; got {fourier_scale!r}.")
         fkey, skey, *keys = jax.random.split(key, len(hidden) + 3)
         self.fourier = (
             fourier_scale * jax.random.normal(fkey, (n_in, fourier_features))
             if fourier_features > 0
             else None
         )
-        sizes = (n_in + 2 * max(fourier_features, 0), *hidden, n_out)
+        sizes = (n_in + 2 * fourier_features, *hidden, n_out)
         self.layers = tuple(
             _glorot(eqx.nn.Linear(a, b, key=k), k)
             for a, b, k in zip(sizes[:-1], sizes[1:], keys, strict=False)

@@ -12,6 +12,8 @@ with :class:`TrainingError` (keeping the last good weights) when a loss is not f
 from __future__ import annotations
 
 import math
+import numbers
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from tgds.exceptions import TgdsError
+from tgds.exceptions import DataError, TgdsError
 from tgds.nn._weighting import AbstractWeighting, FixedWeights
 from tgds.utils import read_container, read_container_meta, write_container
 
@@ -34,10 +36,13 @@ _CHECKPOINT_KIND = "checkpoint-1"
 
 
 class TrainingError(TgdsError, ArithmeticError):
-    """Training stopped because a loss term was not finite.
+    """Training stopped because a loss term, or the gradient of one, was not finite.
 
     Attributes ``term``, ``epoch`` and ``result`` (a :class:`TrainResult` holding the
-    last good weights and the history up to the failure).
+    last good weights and the history up to the failure). ``term`` names the first term
+    (or ``"penalty"``, ``"loss"``, ``"val_data"``) whose value was not finite, else the
+    term whose gradient was not finite although every value was, else ``"weights"``
+    (an optimizer step that overflowed).
     """
 
     def __init__(self, message: str, term: str, epoch: int, result: TrainResult):
@@ -45,6 +50,9 @@ class TrainingError(TgdsError, ArithmeticError):
         self.term = term
         self.epoch = epoch
         self.result = result
+
+    def __reduce__(self):  # pickled with its attributes (joblib sends it back from a worker)
+        return type(self), (str(self), self.term, self.epoch, self.result)
 
 
 @dataclass(frozen=True)
@@ -106,9 +114,24 @@ class TrainSettings:
     ramp: int = 0
 
     def __post_init__(self) -> None:
-        if self.warmup < 0 or self.ramp < 0:
+        if not _is_int(self.epochs, 1):
+            raise TgdsError(f"epochs must be a positive integer; got {self.epochs!r}.")
+        # clip_by_global_norm with a negative norm flips the gradient: training would ascend
+        if self.clip_norm is not None and not self.clip_norm > 0:
             raise TgdsError(
-                f"warmup and ramp must be non-negative epochs; got warmup={self.warmup}, ramp={self.ramp}."
+                f"clip_norm must be positive, or None for no clipping; got {self.clip_norm!r}."
+            )
+        if self.patience is not None and not _is_int(self.patience, 1):
+            raise TgdsError(
+                f"patience must be a positive number of epochs or None; got {self.patience!r}."
+            )
+        if not _is_int(self.checkpoint_every, 1):
+            raise TgdsError(
+                f"checkpoint_every must be a positive number of epochs; got {self.checkpoint_every!r}."
+            )
+        if not (_is_int(self.warmup, 0) and _is_int(self.ramp, 0)):
+            raise TgdsError(
+                f"warmup and ramp must be non-negative integers (epochs); got warmup={self.warmup}, ramp={self.ramp}."
             )
         if self.warmup + self.ramp >= self.epochs:
             raise TgdsError(
@@ -125,7 +148,14 @@ class TrainSettings:
 
 @dataclass
 class TrainResult:
-    """The outcome of :func:`train`."""
+    """The outcome of :func:`train`.
+
+    ``history`` has one value per epoch under each key: ``epoch`` (1-based), each term's
+    unweighted mean over the epoch's steps, ``loss`` (the weighted total with the
+    penalty, averaged the same way), and where they apply ``penalty``, ``lambda/<term>``
+    (adaptive weights after the epoch), ``val_data`` (``validate`` after the epoch) and
+    ``schedule``.
+    """
 
     model: Any
     history: dict[str, list[float]]
@@ -135,8 +165,17 @@ class TrainResult:
     fit_time: float
 
 
+def _is_int(value: Any, low: int) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= low
+
+
 def _batch_positions(n: int, batch: int, step: jax.Array, perm: jax.Array) -> jax.Array:
     return perm[(step * batch + jnp.arange(batch)) % n]
+
+
+def _all_finite(tree: Any) -> jax.Array:
+    leaves = jax.tree_util.tree_leaves(tree)
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(leaf)) for leaf in leaves] or [jnp.array(True)]))
 
 
 def _make_epoch(
@@ -146,6 +185,13 @@ def _make_epoch(
     static: Any,
     penalty: Callable[[Any], jax.Array] | None,
 ):
+    """``(epoch, diagnose)``: one epoch, and the gradients' finiteness in one of its steps.
+
+    ``epoch`` also returns, per step, the losses and whether the weights after the step
+    are finite, so that a failure is traced to its first step; ``diagnose`` (compiled
+    only when training fails) replays an epoch up to a step and says which terms (and
+    the penalty, last) have a non-finite gradient there.
+    """
     sizes = [min(t.batch_size, t.n_points) for t in terms]
     counts = [t.n_points for t in terms]
     steps = max(1, counts[0] // sizes[0])
@@ -155,34 +201,53 @@ def _make_epoch(
 
     def loss(trainable, batches, lambdas, scale):
         model = eqx.combine(trainable, static)
-        parts = jnp.stack([t.fn(model, b) for t, b in zip(terms, batches, strict=True)])
+        values = [t.fn(model, b) for t, b in zip(terms, batches, strict=True)]
         extra = penalty(model) if penalty is not None else jnp.zeros(())
+        for name, v in zip([*(t.name for t in terms), "penalty"], [*values, extra], strict=True):
+            if jnp.shape(v) != ():  # (1,) would broadcast the weights against the other terms
+                raise TgdsError(
+                    f"loss term {name!r} must return a scalar (e.g. its mean over the batch); "
+                    f"got an array of shape {jnp.shape(v)}."
+                )
+        parts = jnp.stack(values)
         weights = base * lambdas * jnp.where(first, 1.0, scale)
         return jnp.sum(weights * parts) + extra, (parts, extra)
 
     grad_fn = jax.value_and_grad(loss, has_aux=True)
 
-    @jax.jit
-    def epoch(trainable, opt_state, wstate, key, points, scale):
+    def scan(trainable, opt_state, wstate, key, points, scale, stop=None):
         perm_keys = jax.random.split(key, len(terms) + 1)
         perms = [jax.random.permutation(k, n) for k, n in zip(perm_keys[:-1], counts, strict=True)]
         step_keys = jax.random.split(perm_keys[-1], steps)
 
+        def batches_at(s):
+            return [
+                {k: v[_batch_positions(n, b, s, perm)] for k, v in pts.items()}
+                for pts, n, b, perm in zip(points, counts, sizes, perms, strict=True)
+            ]
+
         def step(carry, inputs):
             trainable, opt_state, wstate = carry
             s, skey = inputs
-            batches = []
-            for pts, n, b, perm in zip(points, counts, sizes, perms, strict=True):
-                idx = _batch_positions(n, b, s, perm)
-                batches.append({k: v[idx] for k, v in pts.items()})
+            batches = batches_at(s)
             (total, (parts, extra)), grads = grad_fn(trainable, batches, wstate["lambdas"], scale)
             updates, opt_state = optimizer.update(grads, opt_state, trainable)
             trainable = eqx.apply_updates(trainable, updates)
             wstate = weighting.update(wstate, parts, skey)
-            return (trainable, opt_state, wstate), (total, parts, extra)
+            new = (trainable, opt_state, wstate)
+            if stop is not None:  # replaying up to a step: the later ones change nothing
+                new = jax.tree_util.tree_map(lambda a, b: jnp.where(s < stop, a, b), new, carry)
+            return new, (total, parts, extra, _all_finite(trainable))
 
-        (trainable, opt_state, wstate), (totals, parts, extras) = jax.lax.scan(
+        carry, outputs = jax.lax.scan(
             step, (trainable, opt_state, wstate), (jnp.arange(steps), step_keys)
+        )
+        return carry, outputs, batches_at
+
+    @jax.jit
+    def epoch(trainable, opt_state, wstate, key, points, scale):
+        (trainable, opt_state, wstate), (totals, parts, extras, finite), _ = scan(
+            trainable, opt_state, wstate, key, points, scale
         )
         return (
             trainable,
@@ -191,9 +256,26 @@ def _make_epoch(
             jnp.mean(totals),
             jnp.mean(parts, axis=0),
             jnp.mean(extras),
+            (totals, parts, extras, finite),
         )
 
-    return epoch
+    @jax.jit
+    def diagnose(trainable, opt_state, wstate, key, points, scale, stop):
+        (trainable, _, _), _, batches_at = scan(
+            trainable, opt_state, wstate, key, points, scale, stop
+        )
+        batches = batches_at(stop)
+        finite = [
+            _all_finite(jax.grad(lambda p, t=t, b=b: t.fn(eqx.combine(p, static), b))(trainable))
+            for t, b in zip(terms, batches, strict=True)
+        ]
+        if penalty is not None:
+            finite.append(
+                _all_finite(jax.grad(lambda p: penalty(eqx.combine(p, static)))(trainable))
+            )
+        return jnp.stack(finite)
+
+    return epoch, diagnose
 
 
 def train(
@@ -216,7 +298,11 @@ def train(
     model : equinox.Module
         The initial model (also the template for reading a checkpoint).
     terms : list of LossTerm
-        The first term sets the number of steps per epoch (its rows // its batch size).
+        The first term sets the number of steps per epoch (its rows // its batch size):
+        each epoch leaves out the ``rows % batch_size`` rows at the end of its shuffled
+        order (other rows each epoch), so that every batch has the same size. The other
+        terms draw their batches from their own shuffled order, wrapping around when an
+        epoch needs more rows than they have.
     settings : TrainSettings
     key : jax.random.PRNGKey
         Epoch ``e`` uses ``fold_in(key, e)``, so a resumed run repeats an uninterrupted one.
@@ -238,17 +324,43 @@ def train(
     Raises
     ------
     TrainingError
-        When a loss term, the total or the validation loss is NaN or infinite;
-        ``err.result.model`` holds the last good weights.
+        When a loss term, the penalty, the total or the validation loss is NaN or
+        infinite, or the weights become so (a non-finite gradient); ``err.result.model``
+        holds the last good weights.
     """
     if not terms:
         raise TgdsError("train() needs at least one loss term.")
     names = [t.name for t in terms]
     if len(set(names)) != len(names):
         raise TgdsError(f"loss term names must be unique; got {names}.")
+    # the history records these next to the terms: a term of that name would be overwritten
+    reserved = {"epoch", "loss", "val_data", "schedule"} | (
+        {"penalty"} if settings.penalty is not None else set()
+    )
+    taken = [n for n in names if n in reserved or n.startswith("lambda/")]
+    if taken:
+        raise TgdsError(
+            f"loss term names {taken} are taken by the history's own records ({', '.join(sorted(reserved))}, "
+            "lambda/...); rename the terms."
+        )
     for t in terms:
+        rows = {k: np.shape(v)[0] if np.ndim(v) else None for k, v in t.points.items()}
+        if not rows or None in rows.values() or len(set(rows.values())) > 1:
+            # JAX clamps out-of-range indices: shorter arrays would silently repeat their last row
+            raise TgdsError(
+                f"loss term {t.name!r} needs point arrays with the same number of rows (first "
+                f"dimension); got {rows or 'none'}."
+            )
         if t.n_points == 0:
             raise TgdsError(f"loss term {t.name!r} has no points.")
+        if not _is_int(t.batch_size, 1):
+            raise TgdsError(
+                f"loss term {t.name!r} needs a positive integer batch_size; got {t.batch_size!r}."
+            )
+        if not (math.isfinite(float(t.weight)) and float(t.weight) >= 0):
+            raise TgdsError(
+                f"loss term {t.name!r} needs a finite, non-negative weight; got {t.weight!r}."
+            )
     optimizer = (
         optax.chain(optax.clip_by_global_norm(settings.clip_norm), settings.optimizer)
         if settings.clip_norm
@@ -266,9 +378,11 @@ def train(
         best_val=math.inf,
         bad_epochs=0,
     )
+    if settings.checkpoint is not None:
+        _check_checkpoint_path(Path(settings.checkpoint))
     if resume and settings.checkpoint is not None and Path(settings.checkpoint).is_file():
         state = _load_checkpoint(Path(settings.checkpoint), state, fingerprint)
-    epoch_fn = _make_epoch(terms, optimizer, settings.weighting, static, settings.penalty)
+    epoch_fn, diagnose = _make_epoch(terms, optimizer, settings.weighting, static, settings.penalty)
     points = [{k: jnp.asarray(v) for k, v in t.points.items()} for t in terms]
     adaptive = not isinstance(settings.weighting, FixedWeights)
     start = time.perf_counter()
@@ -277,7 +391,7 @@ def train(
         while state.epoch < settings.epochs and not state.stopped_early:
             e = state.epoch
             scale = settings.schedule(e)
-            new = epoch_fn(
+            inputs = (
                 state.params,
                 state.opt_state,
                 state.wstate,
@@ -285,7 +399,7 @@ def train(
                 points,
                 jnp.asarray(scale, dtype=float),
             )
-            new_params, new_opt, new_w, total, parts, extra = new
+            new_params, new_opt, new_w, total, parts, extra, per_step = epoch_fn(*inputs)
             record = {"epoch": float(e + 1), "loss": float(total)}
             record.update({n: float(p) for n, p in zip(names, np.asarray(parts), strict=True)})
             if settings.penalty is not None:
@@ -297,10 +411,14 @@ def train(
                         for n, w in zip(names, np.asarray(new_w["lambdas"]), strict=True)
                     }
                 )
+            failure = _step_failure(per_step, names)
+            if failure is not None:  # before validate: it would see non-finite weights
+                _fail(record, failure, names, e + 1, state, static, start, diagnose, inputs)
             if validate is not None:
                 val = float(validate(eqx.combine(new_params, static)))
                 record["val_data"] = val
-            _check_finite(record, names, e + 1, state, static, start)
+                if not math.isfinite(val):
+                    _fail(record, (0, "val_data"), names, e + 1, state, static, start)
             state.params, state.opt_state, state.wstate = new_params, new_opt, new_w
             state.epoch = e + 1
             if settings.warmup or settings.ramp:
@@ -363,25 +481,97 @@ class _State:
         )
 
 
-def _check_finite(
-    record: dict[str, float], names: list[str], epoch: int, state: _State, static: Any, start: float
+def _step_failure(per_step: tuple, names: list[str]) -> tuple[int, str | None] | None:
+    """The first step of an epoch where a loss was not finite or the weights became so.
+
+    ``(step, name)`` for a loss (the first of the terms, the penalty and the total that
+    is not finite), ``(step, None)`` for weights that became non-finite after finite losses
+    (a non-finite gradient); ``None`` when every step was finite.
+    """
+    totals, parts, extras, finite = (np.asarray(a) for a in per_step)
+    bad_value = ~np.isfinite(np.column_stack([parts, extras, totals]))
+    bad = bad_value.any(axis=1) | ~finite
+    if not bad.any():
+        return None
+    step = int(np.argmax(bad))
+    if bad_value[step].any():
+        return step, [*names, "penalty", "loss"][int(np.argmax(bad_value[step]))]
+    return step, None
+
+
+def _fail(
+    record: dict[str, float],
+    failure: tuple[int, str | None],
+    names: list[str],
+    epoch: int,
+    state: _State,
+    static: Any,
+    start: float,
+    diagnose: Callable | None = None,
+    inputs: tuple = (),
 ) -> None:
-    checked = [*names, "loss", *(["val_data"] if "val_data" in record else [])]
-    bad = next((n for n in checked if not math.isfinite(record[n])), None)
-    if bad is None:
-        return
-    result = state.result(state.params, static, start, stopped_early=True)
+    """Raise the :class:`TrainingError` of ``failure`` (from :func:`_step_failure`, or
+    ``(0, "val_data")``), keeping the weights of the last good epoch."""
+    step, bad = failure
+    causes = (
+        "Common causes: a learning rate that is too high, a physics term evaluated outside its "
+        "domain (log or sqrt of a negative value), or NaN in the data."
+    )
+    if bad is not None:
+        what = (
+            f"the loss term {bad!r}"
+            + (" (the data loss on the validation rows)" if bad == "val_data" else "")
+            + f" is {record[bad]} (not finite)."
+        )
+    else:  # finite losses, non-finite weights: find the term whose gradient is not
+        finite = np.asarray(diagnose(*inputs, jnp.asarray(step)))
+        culprits = [n for n, ok in zip([*names, "penalty"], finite, strict=False) if not ok]
+        where = f"in step {step + 1} of the epoch"
+        if culprits:
+            bad = culprits[0]
+            what = (
+                f"the gradient of {'the penalty' if bad == 'penalty' else f'the loss term {bad!r}'} "
+                f"is not finite {where}, although every loss term is finite there."
+            )
+            causes = (
+                "Common causes: jnp.where around an invalid branch (its gradient is NaN even "
+                "where that branch is not taken: make its argument valid first), or sqrt or a "
+                "norm evaluated at zero."
+            )
+        else:
+            bad = "weights"
+            what = (
+                f"the weights became NaN or infinite {where}, although every loss term and its "
+                "gradient were finite."
+            )
+            causes = "The optimizer's step overflowed: the learning rate is probably too high."
     raise TrainingError(
-        f"training stopped at epoch {epoch}: the loss term {bad!r}"
-        + (" (the data loss on the validation rows)" if bad == "val_data" else "")
-        + f" is {record[bad]} (not finite). "
-        f"The weights of epoch {state.epoch} (the last good ones) were kept. Common causes: a learning rate "
-        "that is too high, a physics term evaluated outside its domain (log or sqrt of a negative value), "
-        "or NaN in the data.",
+        f"training stopped at epoch {epoch}: {what} The weights of epoch {state.epoch} (the last "
+        f"good ones) were kept. {causes}",
         term=bad,
         epoch=epoch,
-        result=result,
+        result=state.result(state.params, static, start, stopped_early=True),
     )
+
+
+def _check_checkpoint_path(path: Path) -> None:
+    """Fail before training, not at the first checkpoint, when ``path`` cannot be written."""
+    if path.exists() and not path.is_file():
+        raise DataError(f"checkpoint '{path}' is a directory, not a file; give a file path.")
+    if path.parent.exists() and not path.parent.is_dir():
+        raise DataError(
+            f"cannot write checkpoint '{path}': '{path.parent}' is a file, not a folder."
+        )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise DataError(
+            f"cannot write checkpoint '{path}': its folder cannot be created ({err.strerror or err})."
+        ) from None
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise DataError(
+            f"cannot write checkpoint '{path}': the folder '{path.parent}' is not writable."
+        )
 
 
 def _save_checkpoint(path: Path, state: _State, fingerprint: str, info: dict | None) -> None:
@@ -415,18 +605,24 @@ def _load_checkpoint(path: Path, state: _State, fingerprint: str) -> _State:
         )
     like = (state.params, state.opt_state, state.wstate, state.best)
     meta, (params, opt_state, wstate, best) = read_container(path, _CHECKPOINT_KIND, lambda _: like)
-    return _State(
-        params=params,
-        opt_state=opt_state,
-        wstate=wstate,
-        best=best,
-        history={k: list(v) for k, v in meta["history"].items()},
-        epoch=int(meta["epoch"]),
-        best_epoch=int(meta["best_epoch"]),
-        best_val=float(meta["best_val"]),
-        bad_epochs=int(meta["bad_epochs"]),
-        stopped_early=bool(meta.get("stopped_early", False)),
-    )
+    try:
+        return _State(
+            params=params,
+            opt_state=opt_state,
+            wstate=wstate,
+            best=best,
+            history={k: list(v) for k, v in meta["history"].items()},
+            epoch=int(meta["epoch"]),
+            best_epoch=int(meta["best_epoch"]),
+            best_val=float(meta["best_val"]),
+            bad_epochs=int(meta["bad_epochs"]),
+            stopped_early=bool(meta.get("stopped_early", False)),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise DataError(
+            f"checkpoint '{path}' has corrupt metadata ({type(err).__name__}: {err}); delete it "
+            "or fit with resume=False to start again."
+        ) from None
 
 
 class _progress:
