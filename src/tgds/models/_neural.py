@@ -818,9 +818,12 @@ class TheoryGuidedRegressor(RegressorMixin, _TheoryGuidedNetwork):
     hard_bounds : bool
         Map the outputs into the target variables' bounds with an output transform.
     learning_rate, weight_decay, optimizer, epochs, batch_size, physics_batch_size, clip_norm
-        Training: Adam (AdamW with decoupled ``weight_decay`` when positive) with
-        ``learning_rate`` unless an Optax ``optimizer`` is given; gradients are clipped to
-        global norm ``clip_norm``.
+        Training: Adam (AdamW with decoupled ``weight_decay`` when positive; it shrinks
+        every trainable parameter, biases included) with ``learning_rate`` unless an Optax
+        ``optimizer`` is given; gradients are clipped to global norm ``clip_norm``. An
+        epoch takes ``rows // batch_size`` steps of ``batch_size`` rows (one step of all
+        rows when there are fewer): the ``rows % batch_size`` rows left over are a
+        different random set each epoch.
     alpha : float
         L2 penalty on the network's weights (not its biases), divided by the number of
         training rows, as in scikit-learn's ``MLPRegressor``: the loss is
@@ -829,7 +832,9 @@ class TheoryGuidedRegressor(RegressorMixin, _TheoryGuidedNetwork):
         with ``residual_of`` it pulls the correction towards a constant.
     validation_fraction, validation_split, patience
         A fraction held out for early stopping (``"random"`` rows, or the ``"last"`` rows in
-        the order given, for time-ordered data); the best weights are restored.
+        the order given, for time-ordered data); the best weights are restored. With fewer
+        than 10 rows, or a fraction that rounds to no row, there is no validation set: every
+        epoch runs, the last weights are kept and ``patience`` has no effect.
     random_state : int, optional
         Makes initialisation, splits and batches reproducible.
     verbose : bool
