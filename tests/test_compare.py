@@ -95,6 +95,33 @@ def test_compare_passes_fit_params_and_runs_folds_in_parallel(setting):
     assert serial.summary.loc["nn", "complexity"] == 8 * 1 + 8 + 8 + 1
 
 
+class WeightedLine(RegressorMixin, BaseEstimator):
+    def fit(self, X, y, sample_weight=None):
+        self.line_ = LinearRegression().fit(X[["x"]], y, sample_weight=sample_weight)
+        return self
+
+    def predict(self, X):
+        return self.line_.predict(X[["x"]])
+
+
+def test_compare_cuts_per_row_fit_params_to_the_training_rows(setting):
+    theory, X, y = setting
+    w = np.where(X["x"] > 0.5, 10.0, 0.1)  # a weighted fit differs from an unweighted one
+    for weights in (w, pd.Series(w, index=X.index + 100)):
+        result = compare(
+            {"line": WeightedLine()},
+            X,
+            y,
+            theory,
+            KFold(2),
+            fit_params={"line": {"sample_weight": weights}},
+        )
+        for k, (train, test) in enumerate(KFold(2).split(X)):
+            line = LinearRegression().fit(X[["x"]].iloc[train], y[train], sample_weight=w[train])
+            rmse = np.sqrt(np.mean((line.predict(X[["x"]].iloc[test]) - y[test]) ** 2))
+            assert result.folds.loc[result.folds["fold"] == k, "rmse"].item() == pytest.approx(rmse)
+
+
 def test_compare_rejects_bad_input(setting):
     theory, X, y = setting
     model = {"linear": LinearRegression()}

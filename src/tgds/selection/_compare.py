@@ -118,12 +118,30 @@ def _fold(
 ) -> dict:
     est = clone(model)
     start = time.perf_counter()
-    est.fit(X.iloc[train], y[train], **fit_params)
+    est.fit(X.iloc[train], y[train], **_rows_of(fit_params, len(X), train))
     fit_s = time.perf_counter() - start
     metrics, _, _ = score_fold(
         est, X.iloc[test].reset_index(drop=True), y[test], theory, targets=targets
     )
     return {"model": name, "fold": fold, **metrics, "fit_s": fit_s}
+
+
+def _rows_of(fit_params: dict, n: int, train: np.ndarray) -> dict:
+    """``fit_params`` for a fold: a value with one entry per row of X (``sample_weight``) is
+    cut to the fold's training rows, as scikit-learn's ``cross_validate`` does;
+    ``X_unlabeled`` holds other points, whatever its length, and is passed whole."""
+    out = {}
+    for key, value in fit_params.items():
+        per_row = (
+            key != "X_unlabeled"
+            and not isinstance(value, str | bytes | Mapping)
+            and np.ndim(value) >= 1
+            and len(value) == n
+        )
+        if per_row:
+            value = value.iloc[train] if hasattr(value, "iloc") else np.asarray(value)[train]
+        out[key] = value
+    return out
 
 
 def compare(
@@ -157,7 +175,9 @@ def compare(
     groups : array-like, optional
         Passed to ``cv.split``.
     fit_params : dict name -> dict, optional
-        Extra ``fit`` arguments per model (e.g. ``{"PGNN": {"X_unlabeled": df}}``).
+        Extra ``fit`` arguments per model (e.g. ``{"PGNN": {"X_unlabeled": df}}``). An
+        array with one value per row of ``X`` (``sample_weight``) is cut to each fold's
+        training rows; ``X_unlabeled`` is passed whole.
     n_jobs : int, optional
         Folds run in parallel with joblib (``-1``: all cores).
     targets : list of str, optional
