@@ -583,6 +583,21 @@ def test_a_corrupt_run_file_is_a_one_line_error_of_predict(
     _one_line_error(result, path, words)
 
 
+def test_a_model_file_naming_a_function_is_not_loaded(finished, tmp_path):
+    import skops.io
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    tmp, _ = finished
+    run = _copy(finished, tmp_path)
+    hostile = make_pipeline(FunctionTransformer(np.savetxt), HistGradientBoostingRegressor())
+    (run / "units" / "HGB__fold0" / "model.skops").write_bytes(skops.io.dumps(hostile))
+    result = runner.invoke(app, ["predict", str(run), str(tmp / "lake.csv"), "--model", "HGB"])
+    assert result.exit_code == 2, result.output
+    assert "['numpy.savetxt'], which are not classes" in result.output
+
+
 # -- 13. who holds a running run: host, pid and the pid's start time -----------------------------
 def test_the_status_records_the_host_and_the_start_time_of_the_process(finished):
     _, run = finished

@@ -233,12 +233,33 @@ def _load_skops(path: Path) -> Any:
     import skops.io  # noqa: PLC0415
 
     untrusted = skops.io.get_untrusted_types(file=path)
-    foreign = [t for t in untrusted if not t.startswith(("sklearn.", "numpy.", "scipy."))]
+    foreign = [t for t in untrusted if not _library_class(t)]
     if foreign:
         raise RunError(
-            f"model file '{path}' contains types outside scikit-learn/NumPy/SciPy: {foreign}; not loading it."
+            f"model file '{path}' names {foreign}, which are not classes of scikit-learn, NumPy "
+            "or SciPy (a function, such as a FunctionTransformer's, could do anything when "
+            "called); not loading it."
         )
     return skops.io.load(path, trusted=untrusted)
+
+
+def _library_class(name: str) -> bool:
+    """Whether the dotted ``name`` is a class of scikit-learn, NumPy or SciPy.
+
+    A function, even one of theirs, is not trusted: a model may call it on data
+    (``numpy.savetxt``, ``numpy.load``). Nothing the file names is imported to tell (a
+    module such as ``numpy.f2py.__main__`` runs code on import): only modules already
+    loaded, with the gradient-boosting models that the run store writes, are looked in.
+    """
+    import sys  # noqa: PLC0415
+
+    import sklearn.ensemble  # noqa: F401, PLC0415 - the models the run store writes
+
+    module, _, attr = name.rpartition(".")
+    if not module.startswith(("sklearn.", "numpy.", "scipy.")) or module not in sys.modules:
+        return False
+    obj = getattr(sys.modules[module], attr, None)
+    return isinstance(obj, type) and obj.__module__.startswith(("sklearn", "numpy", "scipy"))
 
 
 # -- execution ---------------------------------------------------------------------------------
