@@ -417,6 +417,128 @@ def test_html_escapes_constraint_labels() -> None:
     assert "<= r" not in html
 
 
+# -- messy data -----------------------------------------------------------------------------
+@pytest.mark.parametrize("lib", LIBRARIES)
+def test_zero_rows_is_an_error(theory: Theory, lib: str) -> None:
+    report = theory.check_data(frame(lib, {k: v[:0] for k, v in clean().items()}))
+    assert [(i.column, i.kind, i.severity) for i in report.issues] == [("", "no_rows", "error")]
+    assert "[error] data: the data have no rows" in str(report)
+    assert "<code>data</code>" in report._repr_html_()
+    with pytest.raises(DataError, match="no rows"):
+        theory.check_data(frame(lib, {k: v[:0] for k, v in clean().items()}), strict=True)
+
+
+def test_header_without_rows_is_only_no_rows(theory: Theory, tmp_path: Path) -> None:
+    # A CSV header alone reads as columns of type object: no values, so no type to blame.
+    from tgds.datasets import read_table
+
+    path = tmp_path / "empty.csv"
+    path.write_text("site,time,x,T\n")
+    report = theory.check_data(read_table(path))
+    assert [i.kind for i in report.issues] == ["no_rows"]
+    assert theory.check_data(pd.DataFrame(columns=["x"])).issues[0].kind == "no_rows"
+
+
+@pytest.mark.parametrize("lib", LIBRARIES)
+def test_column_without_any_value_is_missing_values(theory: Theory, lib: str) -> None:
+    report = theory.check_data(frame(lib, clean(x=[None] * 5)))
+    (issue,) = report.issues
+    assert (issue.column, issue.kind, issue.count) == ("x", "nan", 5)
+
+
+def test_inf_is_not_counted_again_by_bounds_constraints() -> None:
+    t = Theory(
+        [Variable("x", "m"), Variable("y", role="target")],
+        relations={"r": "2*x"},
+        constraints=[Bounds("x", upper=5.0, name="shallow"), Bounds("r", upper=100.0)],
+    )
+    report = t.check_data(pd.DataFrame({"x": [1.0, math.inf, 7.0], "y": [6.0, 1.0, 2.0]}))
+    assert [(i.column, i.kind, i.count) for i in report.issues] == [
+        ("x", "inf", 1),
+        ("x", "out_of_bounds", 1),
+    ]
+    assert "by up to 2" in report.issues[1].message
+
+
+@pytest.mark.parametrize("lib", LIBRARIES)
+def test_nan_in_a_numeric_group_column_is_missing(lib: str) -> None:
+    t = Theory([Variable("g", role="group"), Variable("x"), Variable("y", role="target")])
+    data = frame(lib, {"g": [1.0, math.nan, 2.0], "x": [1.0, 2.0, 3.0], "y": [1.0, 2.0, 3.0]})
+    (issue,) = t.check_data(data).issues
+    assert (issue.column, issue.kind, issue.count) == ("g", "nan", 1)
+
+
+@pytest.mark.parametrize("lib", LIBRARIES)
+def test_non_numeric_lists_the_values_that_are_not_numbers(theory: Theory, lib: str) -> None:
+    report = theory.check_data(frame(lib, clean(x=["1", "abc", None, "4", "n/a"])))
+    (issue,) = report.issues
+    assert (issue.kind, issue.count, issue.examples) == ("non_numeric", 2, ((1, "abc"), (4, "n/a")))
+    assert "e.g. row 1: 'abc', row 4: 'n/a'" in str(report)
+    summary = {c.name: c for c in report.columns}["x"]
+    assert (summary.count, summary.missing) == (4, 1)
+
+
+def test_complex_column_is_not_numeric(theory: Theory) -> None:
+    # Reading it as float would silently drop the imaginary parts.
+    report = theory.check_data(pd.DataFrame(clean(x=np.array([1, 2, 3, 4, 5j]))))
+    (issue,) = report.issues
+    assert (issue.column, issue.kind, issue.count) == ("x", "non_numeric", 5)
+    assert issue.examples[-1] == (4, 5j)
+
+
+@pytest.mark.parametrize("lib", LIBRARIES)
+def test_time_column_of_iso_date_strings_is_accepted(theory: Theory, lib: str) -> None:
+    # What a CSV file holds: dates as text. The splitters read them as dates too.
+    dates = ["2020-01-01", "2020-01-02T06:00", None, "2020-01-04", "2020-01-05T00:00+02:00"]
+    report = theory.check_data(frame(lib, clean(time=dates)))
+    (issue,) = report.issues
+    assert (issue.column, issue.kind, issue.severity, issue.count) == ("time", "nan", "warning", 1)
+    report = theory.check_data(frame(lib, clean(time=[*dates[:4], "soon"])))
+    (issue,) = report.issues
+    assert (issue.kind, issue.count, issue.examples) == ("non_numeric", 1, ((4, "soon"),))
+    assert issue.message.startswith("column must be numeric or dates (unit s)")
+    numbers = theory.check_data(frame(lib, clean(time=["0", "1", "2", "3", "4"])))
+    assert [i.kind for i in numbers.issues] == ["non_numeric"]  # numbers as text are not dates
+
+
+def test_time_column_of_date_objects_is_accepted(theory: Theory) -> None:
+    # Both have dtype object in pandas: dates (not datetimes), and datetimes in several zones.
+    days = [dt.date(2020, 1, d) for d in range(1, 6)]
+    assert theory.check_data(pd.DataFrame(clean(time=days))).ok
+    zones = [pd.Timestamp("2020-01-01", tz=z) for z in ("UTC", "Europe/Berlin", "Asia/Tokyo")]
+    data = pd.DataFrame(clean(time=[*zones, None, dt.datetime(2020, 1, 2)]))
+    assert data["time"].dtype == object
+    assert [(i.kind, i.count) for i in theory.check_data(data).issues] == [("nan", 1)]
+
+
+def test_missing_column_names_a_near_miss(theory: Theory) -> None:
+    columns = clean()
+    columns["t "] = columns.pop("T")
+    (issue,) = theory.check_data(pd.DataFrame(columns)).issues
+    assert issue.kind == "missing_column"
+    assert issue.message.endswith("; the data have 't ', which differs only in case or spaces")
+
+
+def test_dict_columns_must_be_one_dimensional(theory: Theory) -> None:
+    for bad, shape in ((np.zeros((5, 2)), "(5, 2)"), (1.0, "()")):
+        with pytest.raises(DataError, match=rf"column 'x' must be a 1-D array; got .*{shape}"):
+            theory.check_data(clean(x=bad))
+    with pytest.raises(DataError, match="column 'x' must be a 1-D array; got a ragged"):
+        theory.check_data(clean(x=[[1.0, 2.0], [3.0]]))
+    (issue,) = theory.check_data(clean(x=[1, None, 3, 4, 5])).issues  # None in a list is NaN
+    assert (issue.kind, issue.count) == ("nan", 1)
+
+
+def test_one_of_rule_with_an_array_value() -> None:
+    from tgds._validation import InvalidParameterError, OneOf, validate_params
+
+    class Estimator:
+        direction = np.array(["high", "low"])
+
+    with pytest.raises(InvalidParameterError, match="must be one of 'high', 'low'"):
+        validate_params(Estimator(), {"direction": OneOf("high", "low")})
+
+
 # -- real data ------------------------------------------------------------------------------
 @pytest.mark.skipif(not LAKE_CSV.is_file(), reason=f"lake data not found at {LAKE_CSV}")
 @pytest.mark.parametrize("lib", LIBRARIES)

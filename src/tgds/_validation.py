@@ -79,7 +79,7 @@ def Real(low: float | None = None, high: float | None = None, low_open: bool = F
 
 def OneOf(*values: Any) -> Rule:  # noqa: N802
     return Rule(
-        lambda v: any(v == x and type(v) is type(x) for x in values),
+        lambda v: any(type(v) is type(x) and v == x for x in values),
         "one of " + ", ".join(map(repr, values)),
     )
 

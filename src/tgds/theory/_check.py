@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import math
+import numbers
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,9 +27,10 @@ _MAX_EXAMPLES = 5
 class DataIssue:
     """One problem found in the data.
 
-    ``kind`` is one of ``missing_column``, ``non_numeric``, ``nan``, ``inf``,
-    ``out_of_bounds``, ``constant``; ``severity`` is ``error`` or ``warning``;
-    ``examples`` holds up to five ``(row position, value)`` pairs.
+    ``kind`` is one of ``no_rows`` (with an empty ``column``: the data as a whole),
+    ``missing_column``, ``non_numeric``, ``nan``, ``inf``, ``out_of_bounds``, ``constant``;
+    ``severity`` is ``error`` or ``warning``; ``examples`` holds up to five
+    ``(row position, value)`` pairs.
     """
 
     column: str
@@ -116,7 +120,7 @@ class DataReport:
                 f"{len(self.issues)} issue(s): {n_err} error(s), {len(self.issues) - n_err} warning(s)"
             )
             for i in self.issues:
-                lines.append(f"  [{i.severity}] {i.column}: {i.message}")
+                lines.append(f"  [{i.severity}] {i.column or 'data'}: {i.message}")
                 if i.examples:
                     shown = ", ".join(f"row {r}: {_fmt(v)}" for r, v in i.examples)
                     lines.append(f"      e.g. {shown}")
@@ -147,7 +151,7 @@ class DataReport:
         )
         issues = (
             "".join(
-                f"<li><b>{html.escape(i.severity)}</b> <code>{html.escape(i.column)}</code>: {html.escape(i.message)}</li>"
+                f"<li><b>{html.escape(i.severity)}</b> <code>{html.escape(i.column or 'data')}</code>: {html.escape(i.message)}</li>"
                 for i in self.issues
             )
             or "<li>No issues found.</li>"
@@ -165,10 +169,11 @@ def _fmt(value: Any) -> str:
 def check_data(theory: Theory, data: Any, *, strict: bool = False) -> DataReport:
     """Check ``data`` against ``theory``.
 
-    Finds missing columns, non-numeric columns, NaN and infinite values, values
-    outside the physical bounds of variables and of ``Bounds`` constraints (on
-    variables, and on relations that can be computed from the data), and constant
-    columns. Group columns may hold any type; time columns may be numeric or dates.
+    Finds data without rows, missing columns, non-numeric columns, NaN and infinite
+    values, values outside the physical bounds of variables and of ``Bounds``
+    constraints (on variables, and on relations that can be computed from the data),
+    and constant columns. Group columns may hold any type; time columns may be numeric
+    or dates (a date type, date objects, or ISO 8601 strings as read from a CSV file).
 
     Parameters
     ----------
@@ -191,6 +196,8 @@ def check_data(theory: Theory, data: Any, *, strict: bool = False) -> DataReport
         raise DataError(f"check_data needs a Theory; got {type(theory).__name__}.")
     frame = as_frame(data)
     issues: list[DataIssue] = []
+    if frame.n_rows == 0:
+        issues.append(DataIssue("", "no_rows", "error", "the data have no rows"))
     columns: list[ColumnSummary] = []
     numeric: dict[str, np.ndarray] = {}
     for var in theory.variables:
@@ -200,15 +207,16 @@ def check_data(theory: Theory, data: Any, *, strict: bool = False) -> DataReport
                     var.name,
                     "missing_column",
                     "error",
-                    f"column is missing (the theory's {var.role} variable, unit {var.unit})",
+                    f"column is missing (the theory's {var.role} variable, unit {var.unit})"
+                    + _near_miss(var.name, frame.columns),
                 )
             )
             continue
         summary, found, values = _check_column(frame, var)
         columns.append(summary)
         issues.extend(found)
-        if values is not None:
-            numeric[var.name] = values
+        if values is not None:  # infinities are reported once, as "inf", not again out of bounds
+            numeric[var.name] = np.where(np.isinf(values), np.nan, values)
     issues.extend(_check_constraint_bounds(theory, numeric, frame.n_rows))
     known = {v.name for v in theory.variables}
     report = DataReport(
@@ -223,10 +231,26 @@ def check_data(theory: Theory, data: Any, *, strict: bool = False) -> DataReport
     return report
 
 
+def _near_miss(name: str, columns: list[str]) -> str:
+    """A hint naming a data column that differs from ``name`` only in case or spaces."""
+    key = name.strip().casefold()
+    close = [c for c in columns if c.strip().casefold() == key]
+    return f"; the data have {close[0]!r}, which differs only in case or spaces" if close else ""
+
+
 def _check_column(frame: Any, var: Any) -> tuple[ColumnSummary, list[DataIssue], np.ndarray | None]:
     name, issues = var.name, []
     dtype = frame.dtype(name)
-    if var.role == "group" or (var.role == "time" and frame.is_temporal(name)):
+    numeric, values = frame.is_numeric(name), None
+    raw = None if numeric or var.role == "group" else frame.values(name)
+    if raw is not None and raw.dtype.kind in "Of" and pd.isna(raw).all():
+        # no value at all (a column of None, or a CSV header without rows): no type either
+        numeric, raw, values = True, None, np.full(frame.n_rows, np.nan)
+    # the rows that are neither missing nor numbers (nor dates, in a time column of dates)
+    bad, dates = (None, False) if raw is None else _unreadable(raw, var.role == "time")
+    if var.role == "group" or (
+        var.role == "time" and (frame.is_temporal(name) or (dates and not bad.any()))
+    ):
         missing = frame.null_count(name)
         if missing:
             issues.append(
@@ -245,21 +269,27 @@ def _check_column(frame: Any, var: Any) -> tuple[ColumnSummary, list[DataIssue],
             issues,
             None,
         )
-    if not frame.is_numeric(name):
+    if not numeric:
+        rows = np.flatnonzero(bad)
         issues.append(
             DataIssue(
                 name,
                 "non_numeric",
                 "error",
-                f"column must be numeric (unit {var.unit}); its type is {dtype}",
+                f"column must be {'numeric or dates' if var.role == 'time' else 'numeric'} "
+                f"(unit {var.unit}); its type is {dtype}",
+                int(rows.size),
+                tuple((int(r), _plain(raw[r])) for r in rows[:_MAX_EXAMPLES]),
             )
         )
+        missing = frame.null_count(name)
+        count = frame.n_rows - missing
         return (
-            ColumnSummary(name, var.role, var.unit, dtype, frame.n_rows, 0, None, None, var.bounds),
+            ColumnSummary(name, var.role, var.unit, dtype, count, missing, None, None, var.bounds),
             issues,
             None,
         )
-    values = frame.numeric(name)
+    values = frame.numeric(name) if values is None else values
     nan = np.isnan(values)
     inf = np.isinf(values)
     finite = values[~nan & ~inf]
@@ -307,6 +337,31 @@ def _check_column(frame: Any, var: Any) -> tuple[ColumnSummary, list[DataIssue],
         name, var.role, var.unit, dtype, int(finite.size), int(nan.sum()), lo, hi, var.bounds
     )
     return summary, issues, values
+
+
+def _unreadable(raw: np.ndarray, dates: bool) -> tuple[np.ndarray, bool]:
+    """Which values of a non-numeric column are neither missing nor numbers, and whether
+    the column was read as dates instead: ISO 8601 strings and date objects (tried if
+    ``dates``, and taken if any value is one: then the unreadable values are the others)."""
+    missing = np.asarray(pd.isna(raw), dtype=bool)
+    if raw.dtype != object:
+        return ~missing, False  # dates, durations, ...: no value is a number
+    s = pd.Series(raw, dtype=object)
+    if dates:
+        datelike = s.map(lambda v: isinstance(v, str | dt.date)).to_numpy(dtype=bool)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            read = pd.to_datetime(s.where(datelike), format="ISO8601", utc=True, errors="coerce")
+        if read.notna().any():
+            return ~missing & read.isna().to_numpy(), True
+    readable = s.map(lambda v: isinstance(v, str | numbers.Number)).to_numpy(dtype=bool)
+    read = pd.to_numeric(s.where(readable), errors="coerce")
+    return ~missing & read.isna().to_numpy(), False
+
+
+def _plain(value: Any) -> Any:
+    """A NumPy scalar as the Python value it holds (so that it prints as 2j, not np.complex128(2j))."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _examples(rows: np.ndarray, values: np.ndarray) -> tuple[tuple[int, Any], ...]:

@@ -40,7 +40,7 @@ class FrameView:
             self.n_rows = data.height
         elif isinstance(data, Mapping):
             self.kind = "mapping"
-            self._columns = {str(k): pd.Series(np.asarray(v)) for k, v in data.items()}
+            self._columns = {str(k): _column(k, v, what) for k, v in data.items()}
             lengths = {len(s) for s in self._columns.values()}
             if len(lengths) > 1:
                 raise DataError(f"{what}: columns have different lengths {sorted(lengths)}.")
@@ -68,7 +68,9 @@ class FrameView:
         s = self._series(name)
         if self.kind == "polars":
             return bool(s.dtype.is_numeric() or s.dtype == _polars_bool(s))
-        return pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype)
+        return (
+            pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_complex_dtype(s.dtype)
+        ) or pd.api.types.is_bool_dtype(s.dtype)
 
     def is_temporal(self, name: str) -> bool:
         s = self._series(name)
@@ -100,11 +102,26 @@ class FrameView:
         return s.to_numpy()
 
     def null_count(self, name: str) -> int:
-        """Missing values that are not NaN: pandas NA/None in non-float columns, polars nulls."""
+        """Missing values: NaN, None, NA and NaT in pandas; nulls, and NaN in float columns, in polars."""
         s = self._series(name)
         if self.kind == "polars":
-            return int(s.null_count())
+            return int(s.null_count() + (s.is_nan().sum() if s.dtype.is_float() else 0))
         return int(s.isna().sum())
+
+
+def _column(name: Any, values: Any, what: str) -> pd.Series:
+    """One column of a mapping as a Series; a list is typed as pandas would (None in numbers is NaN)."""
+    try:
+        array = np.asarray(values)
+    except ValueError as err:  # ragged nested lists
+        raise DataError(
+            f"{what} column {name!r} must be a 1-D array; got a ragged sequence ({err})"
+        ) from None
+    if array.ndim != 1:
+        raise DataError(
+            f"{what} column {name!r} must be a 1-D array; got an array of shape {array.shape}."
+        )
+    return pd.Series(list(values) if isinstance(values, list | tuple) else array)
 
 
 def _polars_bool(series: Any) -> Any:
