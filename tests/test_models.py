@@ -93,6 +93,9 @@ def test_physics_selection_and_weights_by_name(ramp):
         _fast(theory=theory, physics=["falling"]).fit(df)
     with pytest.raises(TheoryError, match="physics_weight names unknown"):
         _fast(theory=theory, physics_weight={"falling": 1.0}).fit(df)
+    for weight in (-1.0, float("inf"), "5"):
+        with pytest.raises(InvalidParameterError, match="finite weight >= 0"):
+            _fast(theory=theory, physics_weight={"rising": weight}).fit(df)
 
 
 @pytest.mark.parametrize(
@@ -101,6 +104,8 @@ def test_physics_selection_and_weights_by_name(ramp):
         ("epochs", 0, "an int >= 1"),
         ("activation", "swish", "one of"),
         ("hidden", (), "a non-empty tuple"),
+        ("learning_rate", float("inf"), "a finite float > 0"),
+        ("alpha", float("inf"), "a finite float >= 0"),
     ],
 )
 def test_parameters_are_validated_in_fit(param, value, words):

@@ -6,6 +6,7 @@ Each estimator lists its rules in ``_parameter_rules`` (name -> rule) and calls
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,9 +58,16 @@ def Int(low: int | None = None, high: int | None = None) -> Rule:  # noqa: N802 
     return Rule(test, f"an int {bounds}".strip())
 
 
-def Real(low: float | None = None, high: float | None = None, low_open: bool = False) -> Rule:  # noqa: N802
+def Real(  # noqa: N802
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    finite: bool = False,
+) -> Rule:
     def test(v: Any) -> bool:
         if not isinstance(v, numbers.Real) or isinstance(v, bool) or v != v:
+            return False
+        if finite and not math.isfinite(v):
             return False
         if low is not None and (v <= low if low_open else v < low):
             return False
@@ -74,7 +82,7 @@ def Real(low: float | None = None, high: float | None = None, low_open: bool = F
         )
         if s
     )
-    return Rule(test, f"a float {bounds}".strip())
+    return Rule(test, f"a {'finite ' if finite else ''}float {bounds}".strip())
 
 
 def OneOf(*values: Any) -> Rule:  # noqa: N802

@@ -9,6 +9,8 @@ theory the estimators are plain networks on arrays (and pass scikit-learn's chec
 from __future__ import annotations
 
 import hashlib
+import math
+import numbers
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -75,7 +77,7 @@ _PARAMETER_RULES: dict[str, Rule] = {
     "hidden": Widths(),
     "activation": OneOf(*ACTIVATIONS),
     "fourier_features": Int(0),
-    "fourier_scale": Real(0, low_open=True),
+    "fourier_scale": Real(0, low_open=True, finite=True),
     "skip_connection": Boolean,
     "out_of_range": Optional(OneOf("clip", "fade")),
     "residual_of": Optional(
@@ -86,20 +88,22 @@ _PARAMETER_RULES: dict[str, Rule] = {
         Instance(list, tuple, words="a list of constraint names"),
         Rule(lambda v: v is None, "None"),
     ),
-    "physics_weight": any_of(Real(0), Instance(dict, words="a dict constraint name -> weight")),
-    "physics_margin": Real(0),
+    "physics_weight": any_of(
+        Real(0, finite=True), Instance(dict, words="a dict constraint name -> weight")
+    ),
+    "physics_margin": Real(0, finite=True),
     "physics_warmup": Int(0),
     "physics_ramp": Int(0),
     "weighting": Optional(Instance(AbstractWeighting, words="FixedWeights() or ReLoBRaLo()")),
     "hard_bounds": Boolean,
-    "learning_rate": Real(0, low_open=True),
-    "weight_decay": Real(0),
-    "alpha": Real(0),
+    "learning_rate": Real(0, low_open=True, finite=True),
+    "weight_decay": Real(0, finite=True),
+    "alpha": Real(0, finite=True),
     "optimizer": Optional(Instance(optax.GradientTransformation, words="an optax optimizer")),
     "epochs": Int(1),
     "batch_size": Int(1),
     "physics_batch_size": Int(1),
-    "clip_norm": Optional(Real(0, low_open=True)),
+    "clip_norm": Optional(Real(0, low_open=True, finite=True)),
     "validation_fraction": Real(0, 0.9),
     "validation_split": OneOf("random", "last"),
     "patience": Optional(Int(1)),
@@ -555,6 +559,11 @@ class _TheoryGuidedNetwork(BaseEstimator):
             if isinstance(self.physics_weight, dict)
             else {"*": float(self.physics_weight)}
         )
+        bad = {k: w for k, w in weights.items() if not _finite_weight(w)}
+        if bad:
+            raise InvalidParameterError(
+                f"physics_weight must give each constraint a finite weight >= 0; got {bad}."
+            )
         unknown = set(weights) - {"*"} - {c.label for c in constraints}
         if unknown:
             raise TheoryError(
@@ -1040,3 +1049,7 @@ def _encode_labels(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
                 "expected labels of one type (all strings or all numbers)."
             ) from None
     return np.unique(labels, return_inverse=True)
+
+
+def _finite_weight(w: Any) -> bool:
+    return isinstance(w, numbers.Real) and not isinstance(w, bool) and 0 <= w < math.inf
