@@ -231,6 +231,12 @@ INJECTIONS = [
     pytest.param("D(__class__, x)", "starting with '_'", id="D-of-dunder"),
     pytest.param("D('u', x)", "differentiates a variable", id="D-of-string"),
     pytest.param("D(u)", "takes 2 to 3 arguments", id="D-one-arg"),
+    pytest.param(
+        "D(D(D(u, x, 4), x, 4), t)", "limited to order 8 in all", id="D-nested-total-order-9"
+    ),
+    pytest.param(
+        "D(" * 12 + "u, x, 4)" + ", x, 4)" * 11, "limited to order 8", id="D-nested-order-48"
+    ),
     pytest.param("D(u, x, 2, 3)", "takes 2 to 3 arguments", id="D-four-args"),
     # arity
     pytest.param("exp(x, y)", "takes 1 arguments; got 2", id="exp-two-args"),
@@ -238,6 +244,17 @@ INJECTIONS = [
     pytest.param("min(x)", "at least 2", id="min-one-arg"),
     pytest.param("max()", "at least 2", id="max-no-args"),
     pytest.param("where(x > 0, 1)", "takes 3 arguments", id="where-two-args"),
+    # min/max: sympy compares every pair of (flattened) arguments
+    pytest.param(
+        "max(" + ",".join(f"x**{i}" for i in range(1, 81)) + ")",
+        "too many arguments",
+        id="max-80-symbolic-args",
+    ),
+    pytest.param(
+        "min(" + ",".join(f"min(x, y*{i})" for i in range(1, 18)) + ")",
+        "too many arguments",
+        id="min-flattened-34-args",
+    ),
 ]
 
 
@@ -448,6 +465,45 @@ def test_powers_that_sympy_folds_have_the_limits_of_number_powers(text: str) -> 
     with _fails_if_slow(text):
         err = _refused(text)
     assert "exponents are limited to magnitude 1000" in str(err)
+
+
+@pytest.mark.skipif(not hasattr(signal, "setitimer"), reason="needs POSIX interval timers")
+@pytest.mark.parametrize(
+    "text",
+    [
+        # sympy's Max compares every pair of arguments: 80 powers took 4 s, 300 minutes
+        pytest.param("max(" + ",".join(f"x**{i}" for i in range(300)) + ")", id="max-300"),
+        pytest.param("max(" + ",".join(f"exp(x*{i})" for i in range(80)) + ")", id="max-exp-80"),
+        pytest.param(
+            "max(" + ",".join(f"max(x**{i}, y)" for i in range(150)) + ")", id="max-nested-300"
+        ),
+    ],
+)
+def test_large_min_max_is_refused_quickly(text: str) -> None:
+    with _fails_if_slow(text):
+        err = _refused(text)
+    assert "too many arguments" in str(err)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("max(" + ",".join(f"x*{i}" for i in range(1, 33)) + ")", id="max-32-args"),
+        pytest.param("+".join(f"min(max(x, {i}), y)" for i in range(30)), id="many-small-min-max"),
+        pytest.param("D(D(u, x, 4), t, 4)", id="D-total-order-8"),
+        pytest.param("D(D(D(D(u, x), t), x, 2), t, 4)", id="D-nested-total-order-8"),
+    ],
+)
+def test_limits_on_min_max_and_derivative_order_keep_ordinary_expressions(text: str) -> None:
+    Expression(text)
+
+
+def test_nested_derivative_order_counts_every_level() -> None:
+    for text in ["D(D(u, x, 4), x, 4)", "D(D(D(D(u, x, 2), x, 2), x, 2), x, 2)"]:
+        (spec,) = Expression(text).derivatives
+        assert spec.order == 8
+    err = _refused("D(D(D(D(u, x, 2), x, 2), x, 2), t, 3)")
+    assert "of order 9" in str(err)
 
 
 @pytest.mark.parametrize(

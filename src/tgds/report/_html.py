@@ -3,12 +3,15 @@
 The page needs nothing from the network: the CSS is inline, there is no script, and
 every figure is a PNG embedded as a ``data:image/png;base64,...`` URI. Every string
 read from the run folder goes through :func:`html.escape` (the theory through its own
-escaping ``_repr_html_``).
+escaping ``_repr_html_``). The text of ``experiment.toml`` is shown only when it is a
+file of the run folder, not a symbolic link: a folder from elsewhere could otherwise have
+the report quote any file of the reader's that parses as TOML (a token file).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import io
 import math
@@ -95,7 +98,9 @@ def _kv_table(rows: list[tuple[str, Any]]) -> str:
 def _created(run: RunData) -> str:
     match = re.match(r"^(\d{8}-\d{6})-", run.run_id)
     if match:
-        return datetime.strptime(match.group(1), "%Y%m%d-%H%M%S").strftime("%Y-%m-%d %H:%M:%S")
+        with contextlib.suppress(ValueError):  # a folder named 99999999-999999-...
+            stamp = datetime.strptime(match.group(1), "%Y%m%d-%H%M%S")
+            return stamp.strftime("%Y-%m-%d %H:%M:%S")
     return str(run.status.get("started") or "")
 
 
@@ -139,7 +144,14 @@ def _data_section(run: RunData) -> str:
             ("target", esc(target or "")),
         ]
     )
-    return intro + _card_table(card.get("columns") or []) + _issues(card.get("issues") or [])
+    return (
+        intro + _card_table(_records(card.get("columns"))) + _issues(_records(card.get("issues")))
+    )
+
+
+def _records(value: Any) -> list[dict[str, Any]]:
+    """The JSON objects of a list read from the run folder (anything else is left out)."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 def _bounds(bounds: Any) -> str:
@@ -214,7 +226,9 @@ def _comparison_section(run: RunData) -> str:
     rows, classes = [], []
     for model, values in summary.iterrows():
         mark = " <span class='badge'>best</span>" if model == best else ""
-        swatch = f"<span class='swatch' style='background:{run.colours.get(model, '#999')}'></span>"
+        colour = run.colours.get(model, "#999")  # in CSS: a hex colour, nothing else
+        colour = colour if re.fullmatch(r"#[0-9A-Fa-f]{3,8}", str(colour)) else "#999"
+        swatch = f"<span class='swatch' style='background:{colour}'></span>"
         rows.append([swatch + esc(model) + mark] + [fmt(values[c], s) for c, _, s in cols])
         classes.append("best" if model == best else "")
     table = _table(head, rows, numeric=range(1, len(head)), row_class=classes)
@@ -278,9 +292,11 @@ def _violation_rates(run: RunData) -> str:
 
 def _experiment_section(run: RunData) -> str:
     path = run.path / "experiment.toml"
+    if path.is_symlink():
+        return _note("experiment.toml is a symbolic link: its text is not shown.")
     if not path.is_file():
         return _note("experiment.toml is missing.")
-    text = path.read_text(encoding="utf-8")
+    text = path.read_text(encoding="utf-8", errors="replace")
     return (
         "<details><summary>experiment.toml (as resolved by the runner)</summary>"
         f"<pre>{esc(text)}</pre></details>"

@@ -10,6 +10,11 @@ running on another host cannot be checked from here and is taken as running.
 
 The JSON and TOML files of a run folder are read with :func:`read_run_json` and
 :func:`read_run_toml`: a damaged file is a :class:`RunError` naming it.
+
+A run folder may come from elsewhere (an archive, a shared disk), so what is written into
+it never follows a symbolic link out of it: files are replaced atomically (a link is
+replaced, not followed), ``log.txt`` and ``.lock`` are opened with ``O_NOFOLLOW``, and a
+unit folder (or ``units``) that is a link is refused.
 """
 
 from __future__ import annotations
@@ -154,6 +159,8 @@ def read_run_json(file: Path, expected: type | None = None) -> Any:
         value = json.loads(text)
     except json.JSONDecodeError as err:
         raise _corrupt(file, "JSON", text, err.msg, err.lineno, err.colno) from None
+    except (ValueError, RecursionError) as err:  # a number of 4300+ digits; [[[[...]]]]
+        raise _unreadable(file, "JSON", err) from None
     if expected is not None and not isinstance(value, expected):
         raise RunError(
             f"run file '{file}' is corrupt: expected {_JSON_KINDS[expected]}, "
@@ -190,6 +197,23 @@ def read_run_toml(file: Path) -> dict[str, Any]:
         problem = re.sub(r" \(at [^()]*\)$", "", str(err))
         line, column = (int(match[1]), int(match[2])) if match else (len(text.splitlines()) + 1, 1)
         raise _corrupt(file, "TOML", text, problem, line, column) from None
+    except (ValueError, RecursionError) as err:  # a number of 4300+ digits; [[[[...]]]]
+        raise _unreadable(file, "TOML", err) from None
+
+
+def _unreadable(file: Path, expected: str, err: Exception) -> RunError:
+    why = "values nested too deeply" if isinstance(err, RecursionError) else str(err)
+    return RunError(f"run file '{file}' is corrupt: expected {expected}, found {why}.")
+
+
+def _open_no_follow(file: Path) -> int:
+    """A descriptor of ``file`` opened for appending (created if absent), refusing a
+    symbolic link: a run folder from elsewhere could link ``log.txt`` to ``~/.bashrc``."""
+    if file.is_symlink():
+        raise RunError(f"run file '{file}' is a symbolic link; not writing through it.")
+    # O_NOFOLLOW: also when a link appears after the check (not on Windows)
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    return os.open(file, flags, 0o666)
 
 
 @dataclass(frozen=True)
@@ -243,12 +267,19 @@ class RunFolder:
         return None if holder in (None, (os.getpid(), socket.gethostname())) else holder
 
     def unit(self, model: str, fold: int) -> Path:
-        path = self.path / "units" / f"{model}__fold{fold}"
+        name = f"{model}__fold{fold}"
+        if Path(name).name != name or name.startswith("."):
+            raise RunError(f"model name {model!r} cannot name a unit folder.")
+        units = self.path / "units"
+        path = units / name
+        for part in (units, path):  # written into: never a link out of the run folder
+            if part.is_symlink():
+                raise RunError(f"run folder '{part}' is a symbolic link; not writing through it.")
         path.mkdir(parents=True, exist_ok=True)
         return path
 
     def log(self, message: str) -> None:
-        with (self.path / "log.txt").open("a", encoding="utf-8") as fh:
+        with os.fdopen(_open_no_follow(self.path / "log.txt"), "a", encoding="utf-8") as fh:
             fh.write(f"{_now()} {message}\n")
 
     @contextmanager
@@ -260,7 +291,7 @@ class RunFolder:
         except ImportError:  # Windows: the pid check of status.json is all there is
             yield
             return
-        with (self.path / ".lock").open("a") as fh:
+        with os.fdopen(_open_no_follow(self.path / ".lock"), "a") as fh:
             try:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

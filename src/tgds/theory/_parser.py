@@ -10,6 +10,12 @@ Accepted: names (identifiers not starting with ``_``), int and float literals, u
 comparisons ``< <= > >=`` as the first argument of ``where``; ``==`` is accepted once,
 at the top of an equation (``lhs == rhs``). Everything else is refused with a
 :class:`~tgds.exceptions.TheoryError` that quotes the offending part and its column.
+
+Besides the length, depth and size of the text, two costs that grow faster than the
+text are bounded: the total order of a derivative (``D(D(u, x, 4), x, 4)`` is of order
+8; automatic differentiation of order n costs exponentially in n) and the work of
+``min``/``max`` (sympy compares every pair of the arguments of one call, nested calls
+of the same function included, since it flattens them).
 """
 
 from __future__ import annotations
@@ -20,7 +26,16 @@ from dataclasses import dataclass
 
 from tgds.exceptions import TheoryError
 
-__all__ = ["FUNCTIONS", "RESERVED_NAMES", "MAX_LENGTH", "MAX_DEPTH", "MAX_NODES", "parse_ast"]
+__all__ = [
+    "FUNCTIONS",
+    "RESERVED_NAMES",
+    "MAX_LENGTH",
+    "MAX_DEPTH",
+    "MAX_NODES",
+    "MAX_TOTAL_DERIVATIVE_ORDER",
+    "MAX_EXTREMUM_WORK",
+    "parse_ast",
+]
 
 #: Function name -> (min arity, max arity). ``None`` means any number >= min.
 FUNCTIONS: dict[str, tuple[int, int | None]] = {
@@ -52,6 +67,13 @@ MAX_NODES = 2000
 MAX_NAME_LENGTH = 64
 MAX_INT_LITERAL = 10**18
 MAX_DERIVATIVE_ORDER = 4
+#: The highest total order of a derivative, nested D(...) included: nested forward-mode
+#: differentiation of order n costs exponentially in n (order 10 takes minutes to trace).
+MAX_TOTAL_DERIVATIVE_ORDER = 8
+#: The largest sum, over the min()/max() calls of an expression, of the squared number of
+#: arguments (nested calls of the same function counted as one call, as sympy flattens
+#: them): sympy compares every pair of arguments, at great cost for symbolic ones.
+MAX_EXTREMUM_WORK = 32**2
 
 _BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
 _UNARY = (ast.UAdd, ast.USub)
@@ -157,6 +179,7 @@ def parse_ast(text: object, owner: str = "expression", allow_equation: bool = Fa
         _check(ctx, body.comparators[0], comparison_ok=False)
     else:
         _check(ctx, body, comparison_ok=False)
+    _check_extremum_work(ctx, body)
     return body
 
 
@@ -216,6 +239,30 @@ def _op_word(op: ast.operator) -> str:
         ast.LShift: "<<",
         ast.RShift: ">>",
     }.get(type(op), type(op).__name__)
+
+
+def _is_call_of(node: ast.AST, names: tuple[str, ...]) -> bool:
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in names
+
+
+def _flat_arguments(node: ast.Call) -> int:
+    """The number of arguments of a min()/max() call once sympy has flattened the nested
+    calls of the same function into it: ``max(a, max(b, c))`` has 3."""
+    name = node.func.id
+    return sum(_flat_arguments(a) if _is_call_of(a, (name,)) else 1 for a in node.args)
+
+
+def _check_extremum_work(ctx: ParseContext, body: ast.AST) -> None:
+    calls = [n for n in ast.walk(body) if _is_call_of(n, ("min", "max"))]
+    nested = {id(a) for n in calls for a in n.args if _is_call_of(a, (n.func.id,))}
+    work = sum(_flat_arguments(n) ** 2 for n in calls if id(n) not in nested)
+    if work > MAX_EXTREMUM_WORK:
+        limit = math.isqrt(MAX_EXTREMUM_WORK)
+        raise ctx.fail(
+            None,
+            f"min() and max() have too many arguments (at most {limit} in one call, nested "
+            "calls of the same function included, and fewer when there are several calls)",
+        )
 
 
 def _check_constant(ctx: ParseContext, node: ast.Constant) -> None:
@@ -303,3 +350,14 @@ def _check_derivative(ctx: ParseContext, node: ast.Call) -> None:
             raise ctx.fail(
                 n, f"the order of D() must be an integer literal from 1 to {MAX_DERIVATIVE_ORDER}"
             )
+    total = 0
+    part: ast.AST = node
+    while _is_call_of(part, ("D",)):  # the inner D(...) have been checked already
+        total += part.args[2].value if len(part.args) == 3 else 1
+        part = part.args[0]
+    if total > MAX_TOTAL_DERIVATIVE_ORDER:
+        raise ctx.fail(
+            node,
+            f"derivatives are limited to order {MAX_TOTAL_DERIVATIVE_ORDER} in all (this one "
+            f"is of order {total}); the cost of differentiating grows exponentially with it",
+        )

@@ -79,8 +79,10 @@ def _split(path: Path | str, kind: str) -> tuple[dict[str, Any], bytes]:
         raise DataError(f"file '{path}' is truncated (metadata of {n} bytes announced).")
     try:
         meta = json.loads(data[start + 8 : start + 8 + n].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise DataError(f"file '{path}' has corrupt metadata: {err}.") from None
+    # ValueError: also a number of more than 4300 digits; RecursionError: [[[[...]]]]
+    except (ValueError, RecursionError) as err:
+        why = "nested too deeply" if isinstance(err, RecursionError) else str(err)
+        raise DataError(f"file '{path}' has corrupt metadata: {why}.") from None
     if not isinstance(meta, dict):
         raise DataError(f"file '{path}' has corrupt metadata: expected a JSON object.")
     return meta, data[start + 8 + n :]
