@@ -242,9 +242,10 @@ def test_save_and_load_give_the_parameters_back_as_they_were(tmp_path, ramp):
     ).fit(df)
     loaded = tgds.load(tgds.save(model, tmp_path / "m.tgds"))
     params, back = model.get_params(), loaded.get_params()
-    for key in ("inputs", "hidden", "physics", "checkpoint_path"):
+    for key in ("inputs", "hidden", "physics"):
         assert back[key] == params[key] and type(back[key]) is type(params[key]), key
     assert back["batch_size"] == 16
+    assert back["checkpoint_path"] is None  # a path to write to is never taken from a file
     # an object-dtype label array comes back as one: predict returns the same dtype
     X = np.random.default_rng(0).normal(size=(40, 2))
     labels = np.where(X[:, 0] > 0, "hot", "cold").astype(object)
@@ -269,6 +270,19 @@ def test_fade_with_hard_bounds_on_a_bounded_target_is_refused():
     _fast(theory=theory, residual_of="sim", out_of_range="fade", hard_bounds=True, epochs=2).fit(df)
 
 
+def _forge(data: bytes, change) -> bytes:
+    """A model file whose JSON metadata ``change(meta)`` has edited (arrays kept)."""
+    import json
+    import struct
+
+    start = data.index(b"\n") + 1
+    (n,) = struct.unpack(">Q", data[start : start + 8])
+    meta = json.loads(data[start + 8 : start + 8 + n])
+    change(meta)
+    header = json.dumps(meta).encode()
+    return data[:start] + struct.pack(">Q", len(header)) + header + data[start + 8 + n :]
+
+
 def test_load_rejects_bad_files(tmp_path, ramp):
     theory, df = ramp
     path = tgds.save(_fast(theory=theory, epochs=2).fit(df), tmp_path / "m.tgds")
@@ -287,6 +301,22 @@ def test_load_rejects_bad_files(tmp_path, ramp):
     (tmp_path / "forged.tgds").write_bytes(forged)
     with pytest.raises(DataError, match="unknown class 'os.system'"):
         tgds.load(tmp_path / "forged.tgds")
+    forged = _forge(data, lambda meta: meta["params"].update(hidden=[30000, 30000]))
+    (tmp_path / "big.tgds").write_bytes(forged)
+    with pytest.raises(DataError, match="network of 900.* weights but holds"):
+        tgds.load(tmp_path / "big.tgds")  # refused before anything is allocated
+    (tmp_path / "path.tgds").write_bytes(
+        _forge(data, lambda meta: meta["params"].update(checkpoint_path="/tmp/x.tgds"))
+    )
+    assert tgds.load(tmp_path / "path.tgds").checkpoint_path is None
+    (tmp_path / "attr.tgds").write_bytes(
+        _forge(data, lambda meta: meta["fitted"].update(predict="x"))
+    )
+    with pytest.raises(DataError, match="unknown fitted attribute 'predict'"):
+        tgds.load(tmp_path / "attr.tgds")
+    (tmp_path / "param.tgds").write_bytes(_forge(data, lambda meta: meta["params"].update(x=1)))
+    with pytest.raises(DataError, match=r"unknown parameters \['x'\]"):
+        tgds.load(tmp_path / "param.tgds")
     kind = b'"hidden": "tuple"'
     assert kind in data
     (tmp_path / "kind.tgds").write_bytes(data.replace(kind, b'"hidden": "set!!"'))

@@ -71,13 +71,19 @@ def save(model: Any, path: str | Path) -> Path:
 
 
 def load(path: str | Path) -> Any:
-    """Read an estimator written by :func:`save`."""
+    """Read an estimator written by :func:`save`.
+
+    A model file may come from anyone: it can only choose among tgds's estimators and
+    their documented parameters, nothing in it is run, and a loaded network has
+    ``checkpoint_path=None`` (a file path to write to is never taken from a file; set it
+    again to resume its training from a checkpoint).
+    """
     meta = read_container_meta(path, _KIND)
 
     def read_tree(template: Any) -> Any:
         return read_container(path, _KIND, lambda _: template)[1]
 
-    return _build(meta, read_tree, f"model file '{path}'")
+    return _build(meta, read_tree, f"model file '{path}'", Path(path).stat().st_size)
 
 
 def _state(model: Any) -> tuple[dict[str, Any], Any]:
@@ -120,17 +126,19 @@ def _repair_state(repair: Any) -> dict[str, Any]:
     return dataclass_fields(repair)
 
 
-def _build(meta: dict[str, Any], read_tree: Callable[[Any], Any], where: str) -> Any:
+def _build(
+    meta: dict[str, Any], read_tree: Callable[[Any], Any], where: str, size: int | None = None
+) -> Any:
     name = meta.get("class")
     if name in _NETWORKS:
-        return _NETWORKS[name]._from_state(meta, read_tree, where)
+        return _NETWORKS[name]._from_state(meta, read_tree, where, size)
     if name == PhysicsModelRegressor.__name__:
         model = PhysicsModelRegressor(theory=Theory.from_toml(meta["params"]["theory"]))
         model._compile()  # no arrays: the fitted state follows from the theory
         return model
     if name == ConsistentRegressor.__name__:
         params = dict(meta["params"])
-        inner = _build(meta["estimator"], read_tree, where)
+        inner = _build(meta["estimator"], read_tree, where, size)
         # files before ``param_types`` flagged only tuple repairs
         old = {"repairs": "tuple"} if params.pop("repairs_as_tuple", False) else {}
         if params["repairs"] is not None:

@@ -694,11 +694,25 @@ class _TheoryGuidedNetwork(BaseEstimator):
 
     @classmethod
     def _from_state(
-        cls, meta: dict[str, Any], read_tree: Any, where: str = "the model file"
+        cls,
+        meta: dict[str, Any],
+        read_tree: Any,
+        where: str = "the model file",
+        size: int | None = None,
     ) -> _TheoryGuidedNetwork:
+        """The estimator a model file describes; ``size``: the file's length in bytes.
+
+        A file may come from anyone, so its metadata only chooses among known parameters
+        and fitted attributes, never names a file to write (``checkpoint_path`` is left
+        unset), and cannot make the network bigger than the arrays the file holds.
+        """
         from tgds.nn import ReLoBRaLo  # noqa: PLC0415
 
         params = dict(meta["params"])
+        unknown = sorted(set(params) - set(cls._get_param_names()))
+        if unknown:
+            raise DataError(f"{where} sets unknown parameters {unknown} of {cls.__name__}.")
+        params["checkpoint_path"] = None
         if params["theory"] is not None:
             params["theory"] = Theory.from_toml(params["theory"])
         params["optimizer"] = None
@@ -711,6 +725,7 @@ class _TheoryGuidedNetwork(BaseEstimator):
         restore_containers(params, meta.get("param_types", {"hidden": "tuple"}), where)
         est = cls(**params)
         shapes = meta["shapes"]
+        _check_stored_size(est, shapes, size, where)
         template = make_network(
             np.zeros((2, shapes["n_in"])),
             np.zeros((2, shapes["n_out"])),
@@ -725,6 +740,8 @@ class _TheoryGuidedNetwork(BaseEstimator):
         fitted = dict(meta["fitted"])
         classes_dtype = fitted.pop("classes_dtype", None)
         for key, value in fitted.items():
+            if key not in _FITTED_ATTRIBUTES:
+                raise DataError(f"{where} sets an unknown fitted attribute {key!r}.")
             setattr(est, key, value)
         est.features_ = tuple(fitted["features_"])
         est.targets_ = tuple(fitted["targets_"])
@@ -1053,3 +1070,40 @@ def _encode_labels(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _finite_weight(w: Any) -> bool:
     return isinstance(w, numbers.Real) and not isinstance(w, bool) and 0 <= w < math.inf
+
+
+#: The fitted attributes a model file may set (see ``_state_meta``).
+_FITTED_ATTRIBUTES = frozenset(
+    (
+        "features_",
+        "targets_",
+        "history_",
+        "best_epoch_",
+        "n_epochs_",
+        "stopped_early_",
+        "fit_time_",
+        "loss_terms_",
+        "n_features_in_",
+        "skipped_physics_",
+        "feature_names_in_",
+        "classes_",
+    )
+)
+
+
+def _check_stored_size(est: Any, shapes: Any, size: int | None, where: str) -> None:
+    """Refuse a network whose metadata announces more weights than the file holds, before
+    any of it is allocated (a few bytes could otherwise ask for gigabytes)."""
+    try:
+        widths = [int(shapes["n_in"]) + 2 * int(shapes["fourier"]), *est.hidden]
+        widths = [*widths, int(shapes["n_out"])]
+    except (KeyError, TypeError, ValueError):
+        raise DataError(f"{where} has corrupt network shapes {shapes!r:.80}.") from None
+    if min(widths) < 0 or not all(isinstance(w, int) for w in est.hidden):
+        raise DataError(f"{where} has corrupt network shapes: widths {widths}.")
+    weights = sum(a * b for a, b in zip(widths[:-1], widths[1:], strict=False))
+    if size is not None and 4 * weights > size:
+        raise DataError(
+            f"{where} describes a network of {weights} weights but holds {size} bytes; "
+            "expected at least 4 bytes a weight (the file is corrupt)."
+        )
