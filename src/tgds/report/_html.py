@@ -320,6 +320,7 @@ def _sections(run: RunData, figs: list[Panel]) -> dict[str, str]:
         shown = [_figure(p) for p in figs if p.section == key]
         body[key] = "".join(shown) if shown else _note(_MISSING[key])
     body["violations"] += _violation_rates(run)
+    body["run"] += "".join(_note(text) for text in run.skipped)
     return body
 
 

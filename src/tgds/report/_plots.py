@@ -62,6 +62,8 @@ class RunData:
     units: tuple[Unit, ...]
     models: tuple[str, ...]
     colours: dict[str, str] = field(default_factory=dict)
+    #: parts of the run folder not read, and why (symbolic links are not followed)
+    skipped: tuple[str, ...] = ()
 
     @cached_property
     def predictions(self) -> pd.DataFrame:
@@ -72,6 +74,19 @@ class RunData:
             if u.predictions is not None
         ]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _linked(path: Path, run: Path, skipped: list[str]) -> bool:
+    """Whether ``path`` is a symbolic link, which is not followed (it could name any file
+    outside the run folder); noted in ``skipped``."""
+    if not path.is_symlink():
+        return False
+    try:
+        name = path.relative_to(run).as_posix()
+    except ValueError:
+        name = str(path)
+    skipped.append(f"{name} is a symbolic link; not read.")
+    return True
 
 
 def _read_json(path: Path) -> Any:
@@ -110,16 +125,45 @@ def _read_summary(path: Path) -> pd.DataFrame | None:
     return frame.set_index(key).rename_axis("model")
 
 
-def _read_unit(path: Path) -> Unit | None:
-    metrics = _read_json(path / "metrics.json")
+def _read_predictions(path: Path) -> pd.DataFrame:
+    """A unit's ``predictions.csv``; a RunError naming it when it is not a CSV table."""
+    try:
+        return pd.read_csv(path)
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as err:
+        # EmptyDataError and ParserError are ValueErrors
+        raise RunError(
+            f"run file '{path}' is corrupt: expected a CSV table of predictions "
+            f"(row, observed, predicted, ...); found {type(err).__name__}: {err}"
+        ) from None
+    except OSError as err:
+        raise RunError(f"run file '{path}' cannot be read: {err.strerror or err}.") from None
+
+
+def _fold(value: Any, path: Path) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise RunError(
+        f"run file '{path}' is corrupt: expected key 'fold' to be a fold number "
+        f"(an integer from 0); found {value!r:.40}."
+    )
+
+
+def _read_unit(path: Path, run: Path, skipped: list[str]) -> Unit | None:
+    files = {name: path / name for name in ("metrics.json", "predictions.csv", "history.json")}
+    if _linked(path, run, skipped) or _linked(files["metrics.json"], run, skipped):
+        return None
+    metrics = _read_json(files["metrics.json"])
     if not isinstance(metrics, dict):
         return None
-    preds_path = path / "predictions.csv"
-    preds = pd.read_csv(preds_path) if preds_path.is_file() else None
-    history = _read_json(path / "history.json")
+    preds_path = files["predictions.csv"]
+    preds = None
+    if not _linked(preds_path, run, skipped) and preds_path.is_file():
+        preds = _read_predictions(preds_path)
+    history_path = files["history.json"]
+    history = None if _linked(history_path, run, skipped) else _read_json(history_path)
     return Unit(
         model=str(metrics.get("model", path.name.rsplit("__fold", 1)[0])),
-        fold=int(metrics.get("fold", 0)),
+        fold=_fold(metrics.get("fold", 0), files["metrics.json"]),
         path=path,
         metrics=metrics,
         predictions=preds,
@@ -157,28 +201,53 @@ def load_run(run_dir: str | Path) -> RunData:
     FileNotFoundError
         When the folder does not exist.
     RunError
-        When one of its JSON or TOML files is damaged (the message names the file);
-        a damaged ``status.json`` or ``theory.toml`` is shown as unknown or unreadable.
+        When one of its JSON, TOML or CSV files is damaged, or a unit's ``fold`` is not
+        a fold number (the message names the file); a damaged ``status.json`` or
+        ``theory.toml`` is shown as unknown or unreadable.
+
+    Notes
+    -----
+    Symbolic links inside the run folder (a unit folder, ``predictions.csv``,
+    ``summary.csv``...) are not followed: a run folder from someone else could link to
+    any file. They are read as absent and listed in ``RunData.skipped``.
     """
     path = Path(run_dir)
     if not path.is_dir():
         raise FileNotFoundError(f"run folder {str(path)!r} does not exist.")
-    summary = _read_summary(path / "summary.csv")
-    found = [_read_unit(p) for p in sorted((path / "units").glob("*")) if p.is_dir()]
+    skipped: list[str] = []
+
+    def own(name: str) -> Path | None:  # a file of the run folder, never through a link
+        file = path / name
+        return None if _linked(file, path, skipped) else file
+
+    summary_file = own("summary.csv")
+    summary = _read_summary(summary_file) if summary_file else None
+    units_dir = own("units")
+    found = [
+        _read_unit(p, path, skipped)
+        for p in (sorted(units_dir.glob("*")) if units_dir else [])
+        if p.is_dir()
+    ]
     units = [u for u in found if u is not None]
     models = _model_order(summary, units)
     units.sort(key=lambda u: (models.index(u.model), u.fold))
+    experiment_file, theory_file, card_file = (
+        own("experiment.toml"),
+        own("theory.toml"),
+        own("data_card.json"),
+    )
     return RunData(
         path=path,
         run_id=path.name,
-        experiment=_read_experiment(path / "experiment.toml"),
-        status=_read_status(path),
-        theory=_read_theory(path / "theory.toml"),
-        data_card=_read_json(path / "data_card.json"),
+        experiment=_read_experiment(experiment_file) if experiment_file else {},
+        status={} if _linked(path / "status.json", path, skipped) else _read_status(path),
+        theory=_read_theory(theory_file) if theory_file else None,
+        data_card=_read_json(card_file) if card_file else None,
         summary=summary,
         units=tuple(units),
         models=models,
         colours=model_colours(models),
+        skipped=tuple(skipped),
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,11 @@ _TOP = (
     "outputs",
     "tracking",
 )
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")  # used with fullmatch: no "name\n"
+_NO_NETWORK = (
+    "tgds does not reach the network at run time; to use a remote MLflow server, log the "
+    "run folder (report.html, summary.csv, theory.toml, experiment.toml) to it yourself."
+)
 
 
 class ExperimentError(TgdsError, ValueError):
@@ -150,7 +155,7 @@ def parse_experiment(raw: dict, base: Path, r: _Reader | None = None) -> Experim
     r = r or _Reader("experiment")
     r.keys(raw, _TOP, "top level")
     name = r.typed(raw.get("name"), str, "a name such as 'lake-demo'", "key 'name'")
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise r.fail("key 'name'", f"use letters, digits, '-' and '_' (at most 64); got {name!r}.")
     data = _data(r, raw, base)
     theory = _theory(r, raw, base)
@@ -162,6 +167,12 @@ def parse_experiment(raw: dict, base: Path, r: _Reader | None = None) -> Experim
     mlflow = tracking.get("mlflow")
     if mlflow is not None:
         r.typed(mlflow, str, "a tracking URI such as 'file:./mlruns'", "[tracking] key 'mlflow'")
+        if not is_local_uri(mlflow, sqlite=True):
+            raise r.fail(
+                "[tracking] key 'mlflow'",
+                "expected local storage: a folder path, a 'file:' URI such as 'file:./mlruns' "
+                f"or 'sqlite:///<file>.db'; got {mlflow!r:.80}. {_NO_NETWORK}",
+            )
     target = raw.get("target")
     if target is not None:
         r.typed(target, str, "a target column name", "key 'target'")
@@ -177,6 +188,30 @@ def parse_experiment(raw: dict, base: Path, r: _Reader | None = None) -> Experim
         mlflow=mlflow,
         description=r.typed(raw.get("description", ""), str, "text", "key 'description'"),
     )
+
+
+def is_local_uri(uri: str, *, sqlite: bool = False) -> bool:
+    """Whether an MLflow tracking (or artifact) URI names local storage only: a plain path,
+    ``file:`` without a host (or ``localhost``), or with ``sqlite=True`` a
+    ``sqlite:///<file>`` database. Anything else (``http``, ``https``, ``databricks``,
+    ``s3``, ``file://host/share``...) may reach the network and is not local."""
+    if not uri.strip() or any(ord(c) < 32 or c == "\x7f" for c in uri):
+        return False
+    parts = urllib.parse.urlsplit(uri)
+    scheme = parts.scheme.lower()
+    if scheme == "" or (len(scheme) == 1 and uri[1:2] == ":"):  # a path; C:\ on Windows
+        # but MLflow takes the bare words "databricks", "databricks-uc", "uc" for servers
+        return uri.strip().lower() not in ("databricks", "databricks-uc", "uc")
+    if scheme == "file":
+        return parts.netloc in ("", "localhost") and not parts.query and not parts.fragment
+    if scheme == "sqlite" and sqlite:  # sqlite:///relative.db, sqlite:////absolute.db
+        return (
+            uri.lower().startswith("sqlite:///")
+            and len(uri) > len("sqlite:///")
+            and not parts.query
+            and not parts.fragment
+        )
+    return False
 
 
 def _data(r: _Reader, raw: dict, base: Path) -> dict:
@@ -310,7 +345,7 @@ def _models(r: _Reader, raw: dict) -> tuple[ModelSpec, ...]:
         if not isinstance(entry, dict):
             raise r.fail(where, f"expected a table; got {type(entry).__name__}.")
         name = r.typed(entry.get("name"), str, "a model name", f"{where} key 'name'")
-        if not _NAME.match(name) or name in seen:
+        if not _NAME.fullmatch(name) or name in seen:
             raise r.fail(
                 f"{where} key 'name'",
                 f"names must be unique and use letters, digits, '-', '_'; got {name!r}.",

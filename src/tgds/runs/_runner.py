@@ -18,7 +18,14 @@ import numpy as np
 import pandas as pd
 
 from tgds.exceptions import DataError, TgdsError
-from tgds.runs._experiment import Experiment, ModelSpec, estimator_params, parse_experiment
+from tgds.runs._experiment import (
+    _NO_NETWORK,
+    Experiment,
+    ModelSpec,
+    estimator_params,
+    is_local_uri,
+    parse_experiment,
+)
 from tgds.runs._store import RunError, RunFolder, RunIndex, read_run_toml
 from tgds.theory import Monotonic, Shape, Theory
 from tgds.utils import (
@@ -272,6 +279,7 @@ def execute(exp: Experiment, *, quiet: bool = False, folder: RunFolder | None = 
     if folder is not None:
         _refuse_if_running(folder)
     if exp.mlflow:
+        _check_tracking(exp.mlflow)
         _require_mlflow()
     started = folder is not None and (folder.path / "folds.json").exists()
     if started:
@@ -547,6 +555,15 @@ def _finish(folder: RunFolder, rows: list[dict]) -> pd.DataFrame:
     return summary
 
 
+def _check_tracking(uri: str) -> None:
+    """Checked when the experiment file is read; again here for an Experiment made in code."""
+    if not is_local_uri(uri, sqlite=True):
+        raise RunError(
+            "[tracking] mlflow: expected local storage (a path, a 'file:' or a 'sqlite:///' "
+            f"URI); got {uri!r:.80}. {_NO_NETWORK}"
+        )
+
+
 def _require_mlflow() -> None:
     try:
         import mlflow  # noqa: F401, PLC0415
@@ -559,9 +576,18 @@ def _require_mlflow() -> None:
 def _log_mlflow(exp: Experiment, folder: RunFolder, summary: pd.DataFrame) -> None:
     import mlflow  # noqa: PLC0415
 
+    _check_tracking(exp.mlflow)
     mlflow.set_tracking_uri(exp.mlflow)
     mlflow.set_experiment(exp.name)
     with mlflow.start_run(run_name=folder.id):
+        # a local store's experiment may name remote artifact storage (its meta.yaml)
+        artifacts = mlflow.get_artifact_uri()
+        if isinstance(artifacts, str) and not is_local_uri(artifacts):
+            raise RunError(
+                f"[tracking] mlflow: the MLflow experiment {exp.name!r} in {exp.mlflow!r:.80} "
+                f"stores artifacts at {artifacts!r:.80}, expected a local folder; not "
+                f"uploading the run's files. {_NO_NETWORK}"
+            )
         mlflow.log_params({f"{m.name}.kind": m.kind for m in exp.models})
         for model, row in summary.iterrows():
             mlflow.log_metrics(

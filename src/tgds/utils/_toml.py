@@ -13,12 +13,12 @@ from typing import Any
 
 __all__ = ["toml_key", "toml_value"]
 
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")  # used with fullmatch: "key\n" is quoted
 
 
 def toml_key(key: str) -> str:
     """A bare key when it can be one, else a quoted key."""
-    return key if _BARE_KEY.match(key) else _string(key)
+    return key if _BARE_KEY.fullmatch(key) else _string(key)
 
 
 def _string(text: str) -> str:
