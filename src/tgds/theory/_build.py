@@ -64,6 +64,19 @@ _NOT_FINITE_WHY = (
     "(e.g. 1/0, log(0), sqrt(-1), arccos(2))"
 )
 _TOO_LARGE_WHY = "contains a constant part that is too large to represent as a float"
+#: The most nodes an expression may have, counted as a tree (a subexpression used twice
+#: counts twice) once the relations it uses are substituted: each use of a relation copies
+#: it, so a chain of relations that each use the previous one twice grows exponentially.
+MAX_TERMS = 20_000
+#: The most weight of min/max/where nodes, counted the same way, each weighing the square
+#: of its number of arguments: sympy compares the arguments of each one with each other
+#: when it builds it, at a cost that grows much faster than their size when they hold
+#: other min/max/where calls.
+MAX_SELECTIONS = 400
+_SELECTIONS = (sympy.Min, sympy.Max)
+_WHERES = (sympy.Piecewise, sympy.ITE)  # sympy rewrites a where() in a condition as ITE
+_WHERE_WEIGHT = 25
+_GROWTH_HINT = "write it with fewer nested uses of other relations"
 
 
 def symbol(name: str) -> sympy.Symbol:
@@ -188,6 +201,48 @@ def _not_a_float(constant: sympy.Expr) -> str | None:
     return _TOO_LARGE_WHY if math.isinf(value) else None
 
 
+def _tree_counts(expr: sympy.Basic, memo: dict) -> tuple[int, int]:
+    """The number of nodes of ``expr`` and of min/max/where nodes among them, as a tree.
+
+    sympy shares equal subexpressions, so walking the tree would take as long as the
+    growth it measures; the counts are computed on the shared graph, once per node
+    (``memo`` maps a node to its counts), without recursion.
+    """
+    if expr in memo:
+        return memo[expr]
+    stack = [expr]
+    while stack:
+        node = stack[-1]
+        if node in memo:
+            stack.pop()
+            continue
+        pending = [a for a in node.args if a not in memo]
+        if pending:
+            stack.extend(pending)
+            continue
+        stack.pop()
+        terms, selections = 1, 0
+        for a in node.args:
+            t, s = memo[a]
+            terms += t
+            selections += s
+        memo[node] = (terms, selections + _selection_weight(node, selections))
+    return memo[expr]
+
+
+def _selection_weight(node: sympy.Basic, inner: int) -> int:
+    """What a min/max/where node adds to the weight limited by :data:`MAX_SELECTIONS`;
+    ``inner`` is the weight of the ones in its arguments. Comparing arguments that hold
+    no min/max/where is cheap, so such a node weighs 1."""
+    if not isinstance(node, _SELECTIONS + _WHERES):
+        return 0
+    if not inner:
+        return 1
+    if isinstance(node, _WHERES):
+        return _WHERE_WEIGHT  # sympy also solves its conditions when they hold a where()
+    return len(node.args) ** 2
+
+
 def _constant_parts(expr: sympy.Basic) -> set[sympy.Expr]:
     """The largest sub-expressions of ``expr`` that contain no symbol, found in one pass."""
     parts: set[sympy.Expr] = set()
@@ -228,10 +283,39 @@ class _Builder:
         self.checking = env is not None
         self.derivatives: set[DerivativeSpec] = set()
         self.names: set[str] = set()  # written outside D(...)
+        self.sizes: dict[sympy.Basic, tuple[int, int]] = {}  # see _tree_counts
+
+    # -- size limits -------------------------------------------------------------------
+    def check_size(self, *exprs: sympy.Basic, selection: int = 0) -> None:
+        """Refuse an expression (or the min/max/where of ``selection`` arguments about to be
+        built of ``exprs``) that relations substituted into each other have made too large
+        to handle in reasonable time; checked before sympy, or any walk of the expression,
+        sees it whole."""
+        terms, selections = int(selection > 0), 0
+        for expr in exprs:
+            t, s = _tree_counts(expr, self.sizes)
+            terms += t
+            selections += s
+        if selection and selections:  # as _selection_weight counts the node to be built
+            selections += selection**2
+        if terms > MAX_TERMS:
+            raise self.ctx.fail(
+                None,
+                f"grows to {terms:.1e} terms when the relations it uses are substituted "
+                f"(limit {MAX_TERMS}); {_GROWTH_HINT}",
+            )
+        if selections > MAX_SELECTIONS:
+            raise self.ctx.fail(
+                None,
+                f"grows to min/max/where calls of weight {selections} (the number of their "
+                "arguments squared, summed) when the relations it uses are "
+                f"substituted (limit {MAX_SELECTIONS}); {_GROWTH_HINT}",
+            )
 
     # -- nodes -----------------------------------------------------------------------
     def visit(self, node: ast.AST) -> _Term:
         term = getattr(self, "visit_" + type(node).__name__)(node)
+        self.check_size(term.expr)
         if not term.expr.free_symbols:
             self.check_constant(term)
         return term
@@ -429,13 +513,16 @@ class _Builder:
             ast.Gt: sympy.StrictGreaterThan,
             ast.GtE: sympy.GreaterThan,
         }[type(cond_node.ops[0])]
+        self.check_size(left.expr, rhs)
         cond = op(left.expr, rhs)
         a, b = self.visit(a_node), self.visit(b_node)
         first, second = self.aligned(node, [a, b], "the two branches of where()")
+        self.check_size(cond, first.expr, second.expr, selection=5)
         return _Term(sympy.Piecewise((first.expr, cond), (second.expr, True)), first.info, node)
 
     def extremum(self, node: ast.Call, name: str, args: list[_Term]) -> _Term:
         aligned = self.aligned(node, args, f"the arguments of {name}()")
+        self.check_size(*[t.expr for t in aligned], selection=len(aligned))
         func = sympy.Min if name == "min" else sympy.Max
         return _Term(func(*[t.expr for t in aligned]), aligned[0].info, node)
 

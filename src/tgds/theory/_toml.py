@@ -158,6 +158,11 @@ def theory_from_toml(source: str | Path) -> Theory:
         data = tomllib.loads(src.text)
     except tomllib.TOMLDecodeError as err:
         raise TheoryError(f"{src.label} is not valid TOML: {err}.") from None
+    except RecursionError:  # tomllib parses nested arrays and tables recursively
+        raise TheoryError(
+            f"{src.label} is nested too deeply: a theory needs a few levels of tables and "
+            "arrays, not hundreds."
+        ) from None
     unknown = sorted(set(data) - set(_TOP_KEYS))
     if unknown:
         raise TheoryError(

@@ -22,12 +22,13 @@ A derivative with respect to a degC variable has the unit ``1/delta_degC`` (= 1/
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 import pint
 
-from tgds.exceptions import TheoryError
+from tgds.exceptions import TheoryError, UnitError
 
 __all__ = [
     "ureg",
@@ -88,6 +89,7 @@ def _parse_unit(text: str, owner: str) -> UnitInfo:
         raise TheoryError(
             f"{owner} {text[:40]!r}... is too long for a unit (at most 100 characters)."
         )
+    _check_exponents(cleaned, owner)
     try:
         unit = ureg.Unit(cleaned)
     except (
@@ -114,6 +116,52 @@ def _parse_unit(text: str, owner: str) -> UnitInfo:
         f"{owner} {text!r} combines an offset temperature with other units; use kelvin "
         "(e.g. 'J/K') or a temperature difference ('delta_degC')."
     )
+
+
+#: An exponent pint may see: an optional sign, then a number of at most two integer digits
+#: (``2``, ``-1``, ``0.5``) or a parenthesised simple fraction (``(1/2)``, ``(-3/2)``).
+_EXPONENT = re.compile(
+    r"\s*[+-]?\s*(?:\d{1,2}(?:\.\d{1,6})?|\.\d{1,6}|\(\s*[+-]?\s*\d{1,2}\s*/\s*\d{1,2}\s*\))"
+)
+_POWER = re.compile(r"\*\*|\^")
+_EXPONENT_HINT = "exponents must be small numbers (such as m**2, s**-1, m**(1/2))"
+
+
+def _check_exponents(text: str, owner: str) -> None:
+    """Refuse exponents pint would evaluate at great cost (``m**9**9**9``), before pint sees them.
+
+    Each ``**`` or ``^`` must be followed by a small number, which must not be raised to a
+    power itself, and a parenthesised group that already holds an exponent must not be
+    raised to a power (``((m**99)**99)**99``): otherwise pint computes huge integers.
+    """
+    for power in _POWER.finditer(text):
+        start = power.end()
+        if not text[start:].strip():
+            continue  # a dangling operator: pint's own error says so
+        match = _EXPONENT.match(text, start)
+        rest = text[match.end() :].lstrip() if match else ""
+        if match is None or rest[:1].isdigit() or rest[:1] in (".", "^", "(") or rest[:2] == "**":
+            got = text[start:].strip()
+            raise UnitError(f"{owner} {text!r}: {_EXPONENT_HINT}; got {got[:40]!r}.")
+        before = text[: power.start()].rstrip()
+        if before.endswith(")") and _POWER.search(_group_before(before)):
+            raise UnitError(
+                f"{owner} {text!r}: {_EXPONENT_HINT}, and a power must not be raised to a "
+                f"power again; got {before[-40:]!r} raised to {match.group().strip()!r}."
+            )
+
+
+def _group_before(text: str) -> str:
+    """The parenthesised group that ends ``text`` (which ends with ``)``), or all of it if unmatched."""
+    depth = 0
+    for k in range(len(text) - 1, -1, -1):
+        if text[k] == ")":
+            depth += 1
+        elif text[k] == "(":
+            depth -= 1
+            if depth == 0:
+                return text[k:]
+    return text
 
 
 def offset_scale(delta: pint.Unit) -> pint.Unit:
