@@ -44,6 +44,16 @@ from tgds.theory import (
 from tgds.utils import group_codes, monotone_pairs, read_container, write_container
 
 
+def _assert_same_arrays(a, b) -> None:
+    """The array leaves of two Equinox modules are equal, leaf by leaf."""
+    for x, y in zip(
+        jax.tree_util.tree_leaves(eqx.filter(a, eqx.is_array)),
+        jax.tree_util.tree_leaves(eqx.filter(b, eqx.is_array)),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(x, y)
+
+
 def _theory(*constraints, relations=(), parameters=()):
     return Theory(
         variables=[
@@ -452,14 +462,7 @@ def test_early_stopping_restores_the_best_weights():
     assert result.stopped_early and result.epochs_run == 5 and result.best_epoch == 2
     assert result.history["val_data"] == [5.0, 1.0, 2.0, 3.0, 4.0]
     best = seen[1]
-    assert all(
-        np.array_equal(a, b)
-        for a, b in zip(
-            jax.tree_util.tree_leaves(eqx.filter(best, eqx.is_array)),
-            jax.tree_util.tree_leaves(eqx.filter(result.model, eqx.is_array)),
-            strict=True,
-        )
-    )
+    _assert_same_arrays(best, result.model)
 
 
 def test_nan_loss_stops_with_the_term_and_epoch_and_keeps_good_weights():
@@ -476,12 +479,7 @@ def test_nan_loss_stops_with_the_term_and_epoch_and_keeps_good_weights():
         train(net, [data, blowup], settings, jax.random.PRNGKey(0), trainable=trainable_filter(net))
     err = info.value
     assert err.term == "physics:blowup" and err.epoch == 1 and err.result.epochs_run == 0
-    for kept, initial in zip(
-        jax.tree_util.tree_leaves(eqx.filter(err.result.model, eqx.is_array)),
-        jax.tree_util.tree_leaves(eqx.filter(net, eqx.is_array)),
-        strict=True,
-    ):
-        np.testing.assert_array_equal(kept, initial)
+    _assert_same_arrays(err.result.model, net)
 
 
 def test_non_finite_validation_loss_stops_training_too():
@@ -550,12 +548,7 @@ def test_checkpoint_resume_repeats_an_uninterrupted_run(tmp_path):
     )
     assert resumed.history["epoch"][0] == 1.0 and len(resumed.history["loss"]) == 30
     assert resumed.history == full.history
-    for a, b in zip(
-        jax.tree_util.tree_leaves(eqx.filter(full.model, eqx.is_array)),
-        jax.tree_util.tree_leaves(eqx.filter(resumed.model, eqx.is_array)),
-        strict=True,
-    ):
-        np.testing.assert_array_equal(a, b)
+    _assert_same_arrays(full.model, resumed.model)
     with pytest.raises(TgdsError, match="different configuration"):
         train(
             net,
@@ -651,12 +644,7 @@ def test_resume_inside_the_warmup_repeats_an_uninterrupted_run(tmp_path):
     resumed = run(checkpoint=path, resume=True, callback=lambda e, r: epochs_run.append(e))
     assert epochs_run == list(range(8, 17))  # continued, not restarted
     assert resumed.history == full.history and resumed.best_epoch == full.best_epoch
-    for a, b in zip(
-        jax.tree_util.tree_leaves(eqx.filter(full.model, eqx.is_array)),
-        jax.tree_util.tree_leaves(eqx.filter(resumed.model, eqx.is_array)),
-        strict=True,
-    ):
-        np.testing.assert_array_equal(a, b)
+    _assert_same_arrays(full.model, resumed.model)
 
 
 def test_relobralo_raises_the_weight_of_the_slow_term():
@@ -722,12 +710,7 @@ def test_a_non_finite_gradient_stops_training_naming_its_term(batch, epochs):
         )
     err = info.value
     assert err.term == "physics:trap" and err.epoch == 1 and err.result.epochs_run == 0
-    for kept, initial in zip(
-        jax.tree_util.tree_leaves(eqx.filter(err.result.model, eqx.is_array)),
-        jax.tree_util.tree_leaves(eqx.filter(net, eqx.is_array)),
-        strict=True,
-    ):
-        np.testing.assert_array_equal(kept, initial)
+    _assert_same_arrays(err.result.model, net)
 
 
 def test_a_non_finite_gradient_in_a_later_step_is_traced_to_its_term():
