@@ -44,6 +44,13 @@ from tgds.theory import (
 from tgds.utils import group_codes, monotone_pairs, read_container, write_container
 
 
+def _train(net, terms, settings, key: int = 0, **kwargs):
+    """``train`` of every trainable array of ``net`` from ``PRNGKey(key)``."""
+    return train(
+        net, terms, settings, jax.random.PRNGKey(key), trainable=trainable_filter(net), **kwargs
+    )
+
+
 def _assert_same_arrays(a, b) -> None:
     """The array leaves of two Equinox modules are equal, leaf by leaf."""
     for x, y in zip(
@@ -416,14 +423,8 @@ def _linear_problem(n=64):
 
 def _train_validated(net, terms, settings, key, mse, x, y, **kw):
     """``train`` with the data MSE on ``(x, y)`` as the validation loss."""
-    return train(
-        net,
-        terms,
-        settings,
-        jax.random.PRNGKey(key),
-        trainable=trainable_filter(net),
-        validate=lambda m: float(mse(m, {"x": x, "y": y})),
-        **kw,
+    return _train(
+        net, terms, settings, key, validate=lambda m: float(mse(m, {"x": x, "y": y})), **kw
     )
 
 
@@ -433,9 +434,7 @@ def test_training_reduces_the_loss_and_records_every_term():
         "penalty", lambda m, b: jnp.mean(jax.vmap(m)(b["x"]) ** 2) * 0.0, {"x": x}, 8, weight=2.0
     )
     settings = TrainSettings(optimizer=optax.adam(1e-2), epochs=40)
-    result = train(
-        net, [data, extra], settings, jax.random.PRNGKey(0), trainable=trainable_filter(net)
-    )
+    result = _train(net, [data, extra], settings)
     h = result.history
     assert set(h) == {"epoch", "loss", "data", "penalty"} and len(h["data"]) == 40
     assert h["data"][-1] < 0.2 * h["data"][0]
@@ -451,12 +450,10 @@ def test_early_stopping_restores_the_best_weights():
         return next(vals)
 
     settings = TrainSettings(optimizer=optax.adam(1e-2), epochs=50, patience=3)
-    result = train(
+    result = _train(
         net,
         [data],
         settings,
-        jax.random.PRNGKey(0),
-        trainable=trainable_filter(net),
         validate=validate,
     )
     assert result.stopped_early and result.epochs_run == 5 and result.best_epoch == 2
@@ -476,7 +473,7 @@ def test_nan_loss_stops_with_the_term_and_epoch_and_keeps_good_weights():
     )
     settings = TrainSettings(optimizer=optax.adam(1e-2), epochs=10)
     with pytest.raises(TrainingError, match=r"loss term 'physics:blowup' is nan.*epoch 0") as info:
-        train(net, [data, blowup], settings, jax.random.PRNGKey(0), trainable=trainable_filter(net))
+        _train(net, [data, blowup], settings)
     err = info.value
     assert err.term == "physics:blowup" and err.epoch == 1 and err.result.epochs_run == 0
     _assert_same_arrays(err.result.model, net)
@@ -492,12 +489,10 @@ def test_non_finite_validation_loss_stops_training_too():
         TrainingError,
         match=r"'val_data' \(the data loss on the validation rows\) is inf.*weights of epoch 2",
     ) as info:
-        train(
+        _train(
             net,
             [data],
             settings,
-            jax.random.PRNGKey(0),
-            trainable=trainable_filter(net),
             validate=lambda model: next(vals),
         )
     err = info.value
@@ -512,12 +507,11 @@ def test_checkpoint_resume_repeats_an_uninterrupted_run(tmp_path):
     def settings(**kw):
         return TrainSettings(optimizer=optax.adam(1e-2), epochs=30, checkpoint_every=5, **kw)
 
-    full = train(
+    full = _train(
         net,
         [data],
         settings(weighting=ReLoBRaLo()),
-        jax.random.PRNGKey(3),
-        trainable=trainable_filter(net),
+        key=3,
     )
 
     class Stop(Exception):
@@ -528,21 +522,19 @@ def test_checkpoint_resume_repeats_an_uninterrupted_run(tmp_path):
             raise Stop
 
     with pytest.raises(Stop):
-        train(
+        _train(
             net,
             [data],
             settings(weighting=ReLoBRaLo(), checkpoint=path),
-            jax.random.PRNGKey(3),
-            trainable=trainable_filter(net),
+            key=3,
             fingerprint="f",
             callback=stop_at_12,
         )
-    resumed = train(
+    resumed = _train(
         net,
         [data],
         settings(weighting=ReLoBRaLo(), checkpoint=path),
-        jax.random.PRNGKey(3),
-        trainable=trainable_filter(net),
+        key=3,
         fingerprint="f",
         resume=True,
     )
@@ -550,12 +542,11 @@ def test_checkpoint_resume_repeats_an_uninterrupted_run(tmp_path):
     assert resumed.history == full.history
     _assert_same_arrays(full.model, resumed.model)
     with pytest.raises(TgdsError, match="different configuration"):
-        train(
+        _train(
             net,
             [data],
             settings(checkpoint=path),
-            jax.random.PRNGKey(3),
-            trainable=trainable_filter(net),
+            key=3,
             fingerprint="other",
             resume=True,
         )
@@ -669,9 +660,9 @@ def test_train_rejects_bad_terms():
     net, data, *_ = _linear_problem()
     settings = TrainSettings(optimizer=optax.adam(1e-2), epochs=1)
     with pytest.raises(TgdsError, match="unique"):
-        train(net, [data, data], settings, jax.random.PRNGKey(0), trainable=trainable_filter(net))
+        _train(net, [data, data], settings)
     with pytest.raises(TgdsError, match="at least one"):
-        train(net, [], settings, jax.random.PRNGKey(0), trainable=trainable_filter(net))
+        _train(net, [], settings)
     assert math.isfinite(float(data.fn(net, {k: jnp.asarray(v) for k, v in data.points.items()})))
 
 
@@ -701,12 +692,10 @@ def test_a_non_finite_gradient_stops_training_naming_its_term(batch, epochs):
         match=r"epoch 1: the gradient of the loss term 'physics:trap' is not finite in step 1 .*"
         r"every loss term is finite there.*weights of epoch 0",
     ) as info:
-        train(
+        _train(
             net,
             [data, _nan_gradient_term(x, 64)],
             settings,
-            jax.random.PRNGKey(0),
-            trainable=trainable_filter(net),
         )
     err = info.value
     assert err.term == "physics:trap" and err.epoch == 1 and err.result.epochs_run == 0
@@ -729,7 +718,7 @@ def test_a_non_finite_gradient_in_a_later_step_is_traced_to_its_term():
     term = LossTerm("data", fn, {"x": x, "y": y, "flag": flag}, 4)
     settings = TrainSettings(optimizer=optax.adam(1e-2), epochs=3)
     with pytest.raises(TrainingError) as info:
-        train(net, [term], settings, jax.random.PRNGKey(2), trainable=trainable_filter(net))
+        _train(net, [term], settings, key=2)
     step = int(re.search(r"in step (\d+) of the epoch", str(info.value)).group(1))
     assert 1 < step <= 16 and info.value.term == "data"
     assert "the gradient of the loss term 'data' is not finite" in str(info.value)
@@ -739,7 +728,7 @@ def test_weights_that_become_non_finite_with_finite_gradients_are_caught():
     net, data, *_ = _linear_problem()
     settings = TrainSettings(optimizer=optax.sgd(math.inf), epochs=1, clip_norm=None)
     with pytest.raises(TrainingError, match="weights became NaN or infinite") as info:
-        train(net, [data], settings, jax.random.PRNGKey(0), trainable=trainable_filter(net))
+        _train(net, [data], settings)
     assert info.value.term == "weights" and info.value.result.epochs_run == 0
 
 
@@ -765,9 +754,7 @@ def test_train_rejects_terms_that_would_train_wrongly():
     settings = TrainSettings(optimizer=optax.adam(1e-2), epochs=1)
 
     def run(*terms, settings=settings):
-        return train(
-            net, list(terms), settings, jax.random.PRNGKey(0), trainable=trainable_filter(net)
-        )
+        return _train(net, list(terms), settings)
 
     # JAX clamps indices past the end: y's last row was paired with 24 rows of x
     with pytest.raises(TgdsError, match=r"same number of rows.*'x': 64, 'y': 40"):
@@ -805,12 +792,10 @@ def test_an_unwritable_checkpoint_path_fails_before_training(tmp_path):
             optimizer=optax.adam(1e-2), epochs=5, checkpoint=path, checkpoint_every=2
         )
         with pytest.raises(DataError, match=message) as info:
-            train(
+            _train(
                 net,
                 [data],
                 settings,
-                jax.random.PRNGKey(0),
-                trainable=trainable_filter(net),
                 resume=True,
                 callback=lambda e, r, epochs=epochs: epochs.append(e),
             )
@@ -818,7 +803,7 @@ def test_an_unwritable_checkpoint_path_fails_before_training(tmp_path):
     # a folder that does not exist yet is created
     path = tmp_path / "new" / "deeper" / "c.tgds"
     settings = TrainSettings(optimizer=optax.adam(1e-2), epochs=2, checkpoint=path)
-    train(net, [data], settings, jax.random.PRNGKey(0), trainable=trainable_filter(net))
+    _train(net, [data], settings)
     assert path.is_file()
 
 
@@ -844,12 +829,10 @@ def test_a_corrupt_checkpoint_is_refused_naming_the_file(tmp_path):
     settings = TrainSettings(optimizer=optax.adam(1e-2), epochs=2, checkpoint=path)
 
     def resume():
-        return train(
+        return _train(
             net,
             [data],
             settings,
-            jax.random.PRNGKey(0),
-            trainable=trainable_filter(net),
             resume=True,
         )
 
@@ -880,12 +863,10 @@ def test_training_error_survives_pickling():
     net, data, mse, x, y = _linear_problem()
     settings = TrainSettings(optimizer=optax.adam(1e-2), epochs=2)
     with pytest.raises(TrainingError) as info:
-        train(
+        _train(
             net,
             [data, _nan_gradient_term(x, 64)],
             settings,
-            jax.random.PRNGKey(0),
-            trainable=trainable_filter(net),
         )
     back = pickle.loads(pickle.dumps(info.value))  # noqa: S301 - our own object
     assert type(back) is TrainingError and str(back) == str(info.value)

@@ -247,29 +247,8 @@ def test_kill_9_leaves_no_corrupt_file_and_resume_completes(tmp_path):
     assert again.exit_code == 2 and "already complete" in again.output
 
 
-class _RecordingMlflow:
-    """A stand-in for the mlflow module that records what tgds logs (mlflow itself is optional)."""
-
-    def __init__(self):
-        self.calls = []
-
-    def __getattr__(self, name):
-        def record(*args, **kwargs):
-            self.calls.append((name, args, kwargs))
-            return self
-
-        return record
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-def test_mlflow_tracking_logs_params_metrics_and_the_report(tmp_path, monkeypatch):
-    fake = _RecordingMlflow()
-    monkeypatch.setitem(sys.modules, "mlflow", fake)
+def test_mlflow_tracking_logs_params_metrics_and_the_report(tmp_path, fake_mlflow):
+    fake = fake_mlflow
     text = EXPERIMENT.replace("{epochs}", "2") + '\n[tracking]\nmlflow = "file:./mlruns"\n'
     result = runner.invoke(app, ["run", str(_experiment(tmp_path, text=text)), "--quiet"])
     assert result.exit_code == 0, result.output

@@ -8,7 +8,6 @@ import importlib.util
 import json
 import re
 import shutil
-import sys
 import tomllib
 from pathlib import Path
 
@@ -37,31 +36,6 @@ def _raw(**changes) -> dict:
     }
     raw.update(changes)
     return raw
-
-
-class _RecordingMlflow:
-    """A stand-in for mlflow recording each call; ``artifact_uri`` is what it reports."""
-
-    def __init__(self, artifact_uri: str = "file:///tmp/mlruns/0/abc/artifacts"):
-        self.calls: list[tuple] = []
-        self.artifact_uri = artifact_uri
-
-    def get_artifact_uri(self, *args):
-        self.calls.append(("get_artifact_uri", args))
-        return self.artifact_uri
-
-    def __getattr__(self, name):
-        def record(*args, **kwargs):
-            self.calls.append((name, args, kwargs))
-            return self
-
-        return record
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 # -- 1. [tracking] mlflow: local storage only ------------------------------------------------
@@ -102,9 +76,8 @@ def test_tracking_uri_of_local_storage_is_accepted(tmp_path, uri):
     assert parse_experiment(_raw(tracking={"mlflow": uri}), tmp_path).mlflow == uri
 
 
-def test_resume_of_a_received_run_folder_does_not_log_to_its_server(tmp_path, monkeypatch):
-    fake = _RecordingMlflow()
-    monkeypatch.setitem(sys.modules, "mlflow", fake)
+def test_resume_of_a_received_run_folder_does_not_log_to_its_server(tmp_path, fake_mlflow):
+    fake = fake_mlflow
     run = tmp_path / "runs" / "20240501-123005-demo-abcd"
     run.mkdir(parents=True)
     (run / "status.json").write_text(json.dumps({"state": "failed"}))
@@ -121,10 +94,9 @@ def test_resume_of_a_received_run_folder_does_not_log_to_its_server(tmp_path, mo
 
 
 def test_an_experiment_made_in_code_with_a_remote_uri_is_refused_before_running(
-    tmp_path, monkeypatch
+    tmp_path, fake_mlflow
 ):
-    fake = _RecordingMlflow()
-    monkeypatch.setitem(sys.modules, "mlflow", fake)
+    fake = fake_mlflow
     exp = parse_experiment(_raw(outputs={"dir": "runs"}), tmp_path)
     exp = dataclasses.replace(exp, mlflow="https://attacker.example")
     with pytest.raises(RunError, match=r"expected local storage .*got 'https://attacker"):
@@ -132,10 +104,10 @@ def test_an_experiment_made_in_code_with_a_remote_uri_is_refused_before_running(
     assert fake.calls == [] and not (tmp_path / "runs").exists()
 
 
-def test_a_local_store_with_remote_artifact_storage_gets_no_files(tmp_path, monkeypatch):
+def test_a_local_store_with_remote_artifact_storage_gets_no_files(tmp_path, fake_mlflow):
     """A local mlruns whose experiment names http artifact storage (meta.yaml) is refused."""
-    fake = _RecordingMlflow(artifact_uri="http://attacker.example/artifacts")
-    monkeypatch.setitem(sys.modules, "mlflow", fake)
+    fake = fake_mlflow
+    fake.artifact_uri = "http://attacker.example/artifacts"
     exp = parse_experiment(_raw(tracking={"mlflow": "file:./mlruns"}), tmp_path)
     folder = RunFolder(tmp_path / "run")
     folder.path.mkdir()

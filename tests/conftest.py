@@ -1,0 +1,41 @@
+"""Fixtures shared by several test modules."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+
+class RecordingMlflow:
+    """A stand-in for the mlflow module (an optional dependency) that records each call;
+    ``artifact_uri`` is where it says a run's artifacts go."""
+
+    def __init__(self, artifact_uri: str = "file:///tmp/mlruns/0/abc/artifacts"):
+        self.calls: list[tuple] = []
+        self.artifact_uri = artifact_uri
+
+    def get_artifact_uri(self, *args):
+        self.calls.append(("get_artifact_uri", args))
+        return self.artifact_uri
+
+    def __getattr__(self, name):
+        def record(*args, **kwargs):
+            self.calls.append((name, args, kwargs))
+            return self
+
+        return record
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+@pytest.fixture
+def fake_mlflow(monkeypatch) -> RecordingMlflow:
+    """A :class:`RecordingMlflow` installed as ``mlflow`` for the test."""
+    fake = RecordingMlflow()
+    monkeypatch.setitem(sys.modules, "mlflow", fake)
+    return fake
