@@ -9,8 +9,6 @@ theory the estimators are plain networks on arrays (and pass scikit-learn's chec
 from __future__ import annotations
 
 import hashlib
-import math
-import numbers
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -559,7 +557,7 @@ class _TheoryGuidedNetwork(BaseEstimator):
             if isinstance(self.physics_weight, dict)
             else {"*": float(self.physics_weight)}
         )
-        bad = {k: w for k, w in weights.items() if not _finite_weight(w)}
+        bad = {k: w for k, w in weights.items() if not Real(0, finite=True).test(w)}
         if bad:
             raise InvalidParameterError(
                 f"physics_weight must give each constraint a finite weight >= 0; got {bad}."
@@ -1066,10 +1064,6 @@ def _encode_labels(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
                 "expected labels of one type (all strings or all numbers)."
             ) from None
     return np.unique(labels, return_inverse=True)
-
-
-def _finite_weight(w: Any) -> bool:
-    return isinstance(w, numbers.Real) and not isinstance(w, bool) and 0 <= w < math.inf
 
 
 #: The fitted attributes a model file may set (see ``_state_meta``).

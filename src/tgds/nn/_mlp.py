@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-import numbers
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from tgds._validation import Int, Real
 from tgds.exceptions import TgdsError
 
 __all__ = ["MLP", "ACTIVATIONS"]
@@ -74,16 +74,13 @@ class MLP(eqx.Module):
             raise TgdsError(
                 f"activation must be one of {', '.join(map(repr, ACTIVATIONS))}; got {activation!r}."
             )
-        integer = lambda v, low: (  # noqa: E731
-            isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= low
-        )
-        if not all(integer(w, 1) for w in hidden):
+        if not all(Int(1).test(w) for w in hidden):
             raise TgdsError(f"hidden must hold positive integer widths; got {tuple(hidden)!r}.")
-        if not integer(fourier_features, 0):
+        if not Int(0).test(fourier_features):
             raise TgdsError(
                 f"fourier_features must be a non-negative integer; got {fourier_features!r}."
             )
-        if not (isinstance(fourier_scale, numbers.Real) and 0 < fourier_scale < math.inf):
+        if not Real(0, low_open=True, finite=True).test(fourier_scale):
             raise TgdsError(f"fourier_scale must be positive and finite; got {fourier_scale!r}.")
         fkey, skey, *keys = jax.random.split(key, len(hidden) + 3)
         self.fourier = (

@@ -12,7 +12,6 @@ with :class:`TrainingError` (keeping the last good weights) when a loss is not f
 from __future__ import annotations
 
 import math
-import numbers
 import os
 import time
 from collections.abc import Callable
@@ -26,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from tgds._validation import Int
 from tgds.exceptions import DataError, TgdsError
 from tgds.nn._weighting import AbstractWeighting, FixedWeights
 from tgds.utils import read_container, read_container_meta, write_container
@@ -114,22 +114,22 @@ class TrainSettings:
     ramp: int = 0
 
     def __post_init__(self) -> None:
-        if not _is_int(self.epochs, 1):
+        if not Int(1).test(self.epochs):
             raise TgdsError(f"epochs must be a positive integer; got {self.epochs!r}.")
         # clip_by_global_norm with a negative norm flips the gradient: training would ascend
         if self.clip_norm is not None and not self.clip_norm > 0:
             raise TgdsError(
                 f"clip_norm must be positive, or None for no clipping; got {self.clip_norm!r}."
             )
-        if self.patience is not None and not _is_int(self.patience, 1):
+        if self.patience is not None and not Int(1).test(self.patience):
             raise TgdsError(
                 f"patience must be a positive number of epochs or None; got {self.patience!r}."
             )
-        if not _is_int(self.checkpoint_every, 1):
+        if not Int(1).test(self.checkpoint_every):
             raise TgdsError(
                 f"checkpoint_every must be a positive number of epochs; got {self.checkpoint_every!r}."
             )
-        if not (_is_int(self.warmup, 0) and _is_int(self.ramp, 0)):
+        if not (Int(0).test(self.warmup) and Int(0).test(self.ramp)):
             raise TgdsError(
                 f"warmup and ramp must be non-negative integers (epochs); got warmup={self.warmup}, ramp={self.ramp}."
             )
@@ -163,10 +163,6 @@ class TrainResult:
     epochs_run: int
     stopped_early: bool
     fit_time: float
-
-
-def _is_int(value: Any, low: int) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= low
 
 
 def _batch_positions(n: int, batch: int, step: jax.Array, perm: jax.Array) -> jax.Array:
@@ -353,7 +349,7 @@ def train(
             )
         if t.n_points == 0:
             raise TgdsError(f"loss term {t.name!r} has no points.")
-        if not _is_int(t.batch_size, 1):
+        if not Int(1).test(t.batch_size):
             raise TgdsError(
                 f"loss term {t.name!r} needs a positive integer batch_size; got {t.batch_size!r}."
             )
