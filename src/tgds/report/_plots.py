@@ -23,8 +23,16 @@ from matplotlib import colormaps
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 
+from tgds._validation import Int
 from tgds.exceptions import TgdsError
-from tgds.runs._store import RunError, RunFolder, read_run_json, read_run_toml, read_summary
+from tgds.runs._store import (
+    RunError,
+    RunFolder,
+    read_run_csv,
+    read_run_json,
+    read_run_toml,
+    read_summary,
+)
 from tgds.theory import Monotonic, Theory, ureg
 
 __all__ = ["Panel", "RunData", "Unit", "figures", "load_run", "panels"]
@@ -127,20 +135,11 @@ def _read_summary(path: Path) -> pd.DataFrame | None:
 
 def _read_predictions(path: Path) -> pd.DataFrame:
     """A unit's ``predictions.csv``; a RunError naming it when it is not a CSV table."""
-    try:
-        return pd.read_csv(path)
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as err:
-        # EmptyDataError and ParserError are ValueErrors
-        raise RunError(
-            f"run file '{path}' is corrupt: expected a CSV table of predictions "
-            f"(row, observed, predicted, ...); found {type(err).__name__}: {err}"
-        ) from None
-    except OSError as err:
-        raise RunError(f"run file '{path}' cannot be read: {err.strerror or err}.") from None
+    return read_run_csv(path, "a CSV table of predictions (row, observed, predicted, ...)")
 
 
 def _fold(value: Any, path: Path) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+    if Int(0).test(value):
         return value
     raise RunError(
         f"run file '{path}' is corrupt: expected key 'fold' to be a fold number "

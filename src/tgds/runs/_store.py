@@ -38,7 +38,15 @@ import pandas as pd
 from tgds.exceptions import TgdsError
 from tgds.utils import atomic_write_text
 
-__all__ = ["RunFolder", "RunIndex", "RunError", "read_run_json", "read_run_toml", "read_summary"]
+__all__ = [
+    "RunFolder",
+    "RunIndex",
+    "RunError",
+    "read_run_csv",
+    "read_run_json",
+    "read_run_toml",
+    "read_summary",
+]
 
 
 class RunError(TgdsError, ValueError):
@@ -311,21 +319,34 @@ class RunFolder:
         return len(stale)
 
 
-def read_summary(path: Path) -> pd.DataFrame:
-    """A run's ``summary.csv``. Model names stay text: a model named ``null``, ``NA`` or
-    ``nan`` is not read as a missing value (only the score columns hold NaN)."""
+def read_run_csv(file: Path, expected: str, read: Any = pd.read_csv) -> pd.DataFrame:
+    """``read(file)``, a CSV table of a run folder; a :class:`RunError` naming the file and
+    ``expected`` (what the table should be) when it cannot be read. FileNotFoundError is
+    left to the caller."""
     try:
-        columns = list(pd.read_csv(path, nrows=0).columns)
-        key = "model" if "model" in columns else columns[0]
-        missing = {c: ["", "nan", "NaN"] for c in columns if c != key}
-        return pd.read_csv(path, keep_default_na=False, na_values=missing, dtype={key: str})
+        return read(file)
     except FileNotFoundError:
         raise
     except (ValueError, IndexError, UnicodeDecodeError, pd.errors.ParserError) as err:
+        # EmptyDataError and ParserError are ValueErrors
         raise RunError(
-            f"run file '{path}' is corrupt: expected a CSV table of scores, one row per "
-            f"model; {type(err).__name__}: {err}"
+            f"run file '{file}' is corrupt: expected {expected}; found {type(err).__name__}: {err}"
         ) from None
+    except OSError as err:
+        raise RunError(f"run file '{file}' cannot be read: {err.strerror or err}.") from None
+
+
+def read_summary(path: Path) -> pd.DataFrame:
+    """A run's ``summary.csv``. Model names stay text: a model named ``null``, ``NA`` or
+    ``nan`` is not read as a missing value (only the score columns hold NaN)."""
+
+    def read(file: Path) -> pd.DataFrame:
+        columns = list(pd.read_csv(file, nrows=0).columns)
+        key = "model" if "model" in columns else columns[0]
+        missing = {c: ["", "nan", "NaN"] for c in columns if c != key}
+        return pd.read_csv(file, keep_default_na=False, na_values=missing, dtype={key: str})
+
+    return read_run_csv(path, "a CSV table of scores, one row per model", read)
 
 
 def _json_default(value: Any) -> Any:
