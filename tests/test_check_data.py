@@ -539,6 +539,39 @@ def test_one_of_rule_with_an_array_value() -> None:
         validate_params(Estimator(), {"direction": OneOf("high", "low")})
 
 
+# -- repeated rows --------------------------------------------------------------------------
+@pytest.mark.parametrize("lib", LIBRARIES)
+def test_rows_repeated_in_every_theory_column_are_a_warning(theory: Theory, lib: str) -> None:
+    columns = clean()
+    columns = {k: v + [v[1], v[3], v[1]] for k, v in columns.items()}  # rows 5, 6, 7 repeat 1, 3, 1
+    columns["x"][3] = columns["x"][6] = None  # NaN equals NaN here
+    columns["id"] = list(range(8))  # a column outside the theory does not tell rows apart
+    report = theory.check_data(frame(lib, columns))
+    (issue,) = issues_of(report, "duplicate_rows")
+    assert (issue.column, issue.severity, issue.count) == ("", "warning", 3)
+    assert issue.examples == ((5, 1), (6, 3), (7, 1))
+    assert "3 row(s) repeat an earlier row in every column of the theory (site, time, x, T)" in (
+        issue.message
+    )
+    assert "e.g. row 5 = row 1, row 6 = row 3, row 7 = row 1" in str(report)
+    one_differs = {k: v[:7] for k, v in columns.items()}
+    one_differs["T"][6] = 9.0  # row 6 now differs from row 3 in the target
+    (issue,) = issues_of(theory.check_data(frame(lib, one_differs)), "duplicate_rows")
+    assert issue.examples == ((5, 1),)
+
+
+def test_check_records_for_json_carry_example_rows(theory: Theory) -> None:
+    import json
+
+    data = pd.DataFrame(clean(x=[1.0, math.inf, 11.0, float("nan"), 5.0]))
+    records = theory.check_data(data).to_records()
+    assert [r["kind"] for r in records] == ["nan", "inf", "out_of_bounds"]
+    assert records[0]["examples"] == [[3, "nan"]]
+    assert records[1]["examples"] == [[1, "inf"]]
+    assert records[2]["examples"] == [[2, 11.0]]
+    json.loads(json.dumps(records, allow_nan=False))  # strict JSON: no NaN or Infinity
+
+
 # -- real data ------------------------------------------------------------------------------
 @pytest.mark.skipif(not LAKE_CSV.is_file(), reason=f"lake data not found at {LAKE_CSV}")
 @pytest.mark.parametrize("lib", LIBRARIES)

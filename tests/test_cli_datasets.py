@@ -190,6 +190,7 @@ def test_check_exit_codes(tmp_path):
     as_json = runner.invoke(app, ["check", str(theory), str(bad), "--json"])
     records = json.loads(as_json.output)
     assert records[0]["column"] == "Hare" and records[0]["kind"] == "out_of_bounds"
+    assert records[0]["examples"] == [[0, -1.0]]
 
 
 def test_check_bad_input_exits_2(tmp_path):

@@ -57,7 +57,7 @@ def check(
     ],
     strict: Annotated[bool, typer.Option(help="Exit with code 1 if any issue is found.")] = False,
     as_json: Annotated[
-        bool, typer.Option("--json", help="Print the issues as JSON records.")
+        bool, typer.Option("--json", help="Print the issues as JSON records, with example rows.")
     ] = False,
 ) -> None:
     """Check a data file against a theory: columns, types, missing values, physical bounds."""
@@ -69,7 +69,7 @@ def check(
     except TgdsError as err:
         raise _fail(err) from None
     if as_json:
-        typer.echo(json.dumps(report.to_frame().to_dict(orient="records"), indent=2))
+        typer.echo(json.dumps(report.to_records(), indent=2))
     else:
         typer.echo(str(report))
     if strict and not report.ok:

@@ -27,10 +27,11 @@ _MAX_EXAMPLES = 5
 class DataIssue:
     """One problem found in the data.
 
-    ``kind`` is one of ``no_rows`` (with an empty ``column``: the data as a whole),
-    ``missing_column``, ``non_numeric``, ``nan``, ``inf``, ``out_of_bounds``, ``constant``;
-    ``severity`` is ``error`` or ``warning``; ``examples`` holds up to five
-    ``(row position, value)`` pairs.
+    ``kind`` is one of ``no_rows`` and ``duplicate_rows`` (with an empty ``column``: the
+    data as a whole), ``missing_column``, ``non_numeric``, ``nan``, ``inf``,
+    ``out_of_bounds``, ``constant``; ``severity`` is ``error`` or ``warning``;
+    ``examples`` holds up to five ``(row position, value)`` pairs (for ``duplicate_rows``
+    the value is the position of the earlier row it repeats).
     """
 
     column: str
@@ -91,6 +92,22 @@ class DataReport:
         ]
         return pd.DataFrame(rows, columns=["column", "kind", "severity", "count", "message"])
 
+    def to_records(self) -> list[dict[str, Any]]:
+        """The issues as JSON-ready records (what ``tgds check --json`` prints): the columns
+        of :meth:`to_frame` and ``examples``, a list of ``[row, value]`` pairs. A value that
+        is not a finite number, a string or a bool is given as its text (``"nan"``)."""
+        return [
+            {
+                "column": i.column,
+                "kind": i.kind,
+                "severity": i.severity,
+                "count": i.count,
+                "message": i.message,
+                "examples": [[r, _json_value(v)] for r, v in i.examples],
+            }
+            for i in self.issues
+        ]
+
     def summary_frame(self) -> pd.DataFrame:
         """The data card: one row per variable with role, unit, type, count, missing, range, bounds."""
         return pd.DataFrame([c.__dict__ for c in self.columns])
@@ -122,7 +139,12 @@ class DataReport:
             for i in self.issues:
                 lines.append(f"  [{i.severity}] {i.column or 'data'}: {i.message}")
                 if i.examples:
-                    shown = ", ".join(f"row {r}: {_fmt(v)}" for r, v in i.examples)
+                    shown = ", ".join(
+                        f"row {r} = row {v}"
+                        if i.kind == "duplicate_rows"
+                        else f"row {r}: {_fmt(v)}"
+                        for r, v in i.examples
+                    )
                     lines.append(f"      e.g. {shown}")
         return "\n".join(lines)
 
@@ -162,6 +184,12 @@ class DataReport:
         )
 
 
+def _json_value(value: Any) -> Any:
+    if isinstance(value, bool | str) or (isinstance(value, int | float) and math.isfinite(value)):
+        return value
+    return _fmt(value) if isinstance(value, float) else str(value)
+
+
 def _fmt(value: Any) -> str:
     return f"{value:.6g}" if isinstance(value, float | np.floating) else repr(value)
 
@@ -172,7 +200,8 @@ def check_data(theory: Theory, data: Any, *, strict: bool = False) -> DataReport
     Finds data without rows, missing columns, non-numeric columns, NaN and infinite
     values, values outside the physical bounds of variables and of ``Bounds``
     constraints (on variables, and on relations that can be computed from the data),
-    and constant columns. Group columns may hold any type; time columns may be numeric
+    constant columns, and rows that repeat an earlier row in every column of the theory
+    (a file read or appended twice; a warning, as repeated rows weigh double in a fit). Group columns may hold any type; time columns may be numeric
     or dates (a date type, date objects, or ISO 8601 strings as read from a CSV file).
 
     Parameters
@@ -218,6 +247,7 @@ def check_data(theory: Theory, data: Any, *, strict: bool = False) -> DataReport
         if values is not None:  # infinities are reported once, as "inf", not again out of bounds
             numeric[var.name] = np.where(np.isinf(values), np.nan, values)
     issues.extend(_check_constraint_bounds(theory, numeric, frame.n_rows))
+    issues.extend(_check_duplicates(frame, [c.name for c in columns]))
     known = {v.name for v in theory.variables}
     report = DataReport(
         theory_name=theory.name,
@@ -229,6 +259,28 @@ def check_data(theory: Theory, data: Any, *, strict: bool = False) -> DataReport
     if strict and not report.ok:
         raise DataError(str(report))
     return report
+
+
+def _check_duplicates(frame: Any, names: list[str]) -> list[DataIssue]:
+    """Rows equal to an earlier row in every one of the columns ``names`` (NaN equals NaN)."""
+    if not names or frame.n_rows < 2:
+        return []
+    table = pd.DataFrame({n: frame.values(n) for n in names})
+    try:
+        first = table.groupby(names, dropna=False, sort=False).ngroup().to_numpy()
+    except TypeError:  # unhashable or unorderable cells (lists in an object column)
+        return []
+    _, first_row = np.unique(first, return_index=True)
+    earlier = first_row[first]  # the first row of each row's group
+    rows = np.flatnonzero(earlier != np.arange(frame.n_rows))
+    if not rows.size:
+        return []
+    message = (
+        f"{rows.size} row(s) repeat an earlier row in every column of the theory "
+        f"({', '.join(names)}); they weigh double in a fit"
+    )
+    examples = tuple((int(r), int(earlier[r])) for r in rows[:_MAX_EXAMPLES])
+    return [DataIssue("", "duplicate_rows", "warning", message, int(rows.size), examples)]
 
 
 def _near_miss(name: str, columns: list[str]) -> str:
