@@ -865,6 +865,9 @@ def test_sample_spreads_points_over_the_bounds_box() -> None:
         ({"variables": ["nope"]}, "no variable 'nope'"),
         ({"method": "sobol", "variables": ["x"]}, "method must be one of"),
         ({"bounds": {"z": "wide"}}, r"bounds\['z'\] must be a pair"),
+        ({"variables": ["x", "x"]}, r"variables names \['x'\] more than once"),
+        ({"variables": ["x"], "seed": 1.5}, "seed must be an int or None; got 1.5"),
+        ({"variables": ["x"], "seed": "0"}, "seed must be an int or None; got '0'"),
     ],
 )
 def test_sample_names_what_is_wrong(kwargs: dict, message: str) -> None:

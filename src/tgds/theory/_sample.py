@@ -39,11 +39,16 @@ def sample_domain(
         raise TheoryError(f"Theory.sample: n must be a positive int; got {n!r:.40}.")
     if method not in METHODS:
         raise TheoryError(f"Theory.sample: method must be one of {METHODS}; got {method!r:.40}.")
+    if seed is not None and (not isinstance(seed, numbers.Integral) or isinstance(seed, bool)):
+        raise TheoryError(f"Theory.sample: seed must be an int or None; got {seed!r:.40}.")
     if isinstance(variables, str):
         variables = [variables]
     names = tuple(theory.inputs if variables is None else variables)
     if not names:
         raise TheoryError("Theory.sample: the theory has no input variables; pass variables=[...].")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise TheoryError(f"Theory.sample: variables names {repeated} more than once.")
     overrides = dict(bounds or {})
     unknown = sorted(set(overrides) - set(names))
     if unknown:
