@@ -245,6 +245,21 @@ def test_complexity_per_family():
     assert math.isnan(complexity(object()))
 
 
+def test_complexity_sees_through_searches_and_target_transforms():
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.model_selection import GridSearchCV
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 4))
+    y = X[:, 0] + 0.1 * rng.normal(size=60)
+    search = GridSearchCV(Lasso(), {"alpha": [0.3, 10.0]}, cv=3).fit(X, y)
+    assert search.best_params_ == {"alpha": 0.3}
+    assert complexity(search) == 2  # the refitted Lasso: one coefficient and the intercept
+    assert math.isnan(complexity(GridSearchCV(Lasso(), {"alpha": [0.3]}, refit=False)))
+    transformed = TransformedTargetRegressor(LinearRegression(), func=np.exp, inverse_func=np.log)
+    assert complexity(transformed.fit(X, y)) == 5
+
+
 def _xgb_data():
     rng = np.random.default_rng(0)
     X, X_val = rng.normal(size=(200, 4)), rng.normal(size=(100, 4))

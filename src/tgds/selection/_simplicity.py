@@ -12,6 +12,7 @@
 | XGBoost (``gblinear``) | non-zero coefficients plus the bias, as for linear models |
 | LightGBM | leaves, summed over trees (from the booster's own dump) |
 | ``Pipeline`` / ``ConsistentRegressor`` | the complexity of the final / wrapped estimator |
+| ``GridSearchCV`` and other searches / ``TransformedTargetRegressor`` | the complexity of ``best_estimator_`` / ``regressor_`` |
 | anything else | NaN (unknown) |
 """
 
@@ -49,6 +50,10 @@ def _wrapped(model: Any) -> float | None:
         return complexity(model.steps[-1][1])
     if hasattr(model, "estimator_") and hasattr(model, "theory"):  # ConsistentRegressor
         return complexity(model.estimator_)
+    for attr in ("best_estimator_", "regressor_"):  # a refitted search; TransformedTargetRegressor
+        inner = getattr(model, attr, None)
+        if inner is not None:
+            return complexity(inner)
     return None
 
 
