@@ -13,8 +13,8 @@ and tgds models are audited alike:
   times the root mean square of the residual's additive terms at that row;
 - ``Invariance``: predictions at transformed inputs against ``output_scale`` times the
   original ones, relative to the quantity's spread;
-- ``Interactions``: the mixed second difference of the prediction for every pair of
-  inputs that share no group, which must vanish.
+- ``Interactions``: the mixed second difference of each predicted target for every pair
+  of inputs that share no group, which must vanish.
 
 Finite-difference steps are ``step`` times each input's standard deviation in ``X``.
 A check that involves a non-finite value (a NaN or infinite prediction, residual or
@@ -354,23 +354,27 @@ def _audit_interactions(
         return _result(
             c, np.zeros(0), np.zeros(0, bool), np.zeros(0, int), "every pair of inputs may interact"
         )
-    target = ev.targets[0]
-    base = preds[target]
-    finite = base[np.isfinite(base)]
-    scale = (float(np.std(finite)) if finite.size else 0.0) or 1.0
+    scales = {}
+    for t, base in preds.items():
+        finite = base[np.isfinite(base)]
+        scales[t] = (float(np.std(finite)) if finite.size else 0.0) or 1.0
     mags = []
     with np.errstate(invalid="ignore", over="ignore"):
         for a, b in forbidden:
             ha, hb = steps[a], steps[b]
-            fa = ev.predictions(ev.shifted(X, a, ha))[target]
-            fb = ev.predictions(ev.shifted(X, b, hb))[target]
-            fab = ev.predictions(ev.shifted(ev.shifted(X, a, ha), b, hb))[target]
-            mix = np.abs(fab - fa - fb + base) / (ha * hb) * (ha / step) * (hb / step) / scale
-            mags.append(np.where(np.isfinite(mix) & np.isfinite(base), mix, np.inf))
+            fa = ev.predictions(ev.shifted(X, a, ha))
+            fb = ev.predictions(ev.shifted(X, b, hb))
+            fab = ev.predictions(ev.shifted(ev.shifted(X, a, ha), b, hb))
+            for t, base in preds.items():  # every target: a model is as coupled as its worst
+                mix = np.abs(fab[t] - fa[t] - fb[t] + base) / (ha * hb) * (ha / step) * (hb / step)
+                mix = mix / scales[t]
+                mags.append(np.where(np.isfinite(mix) & np.isfinite(base), mix, np.inf))
         mag = np.concatenate(mags)
         mag, violated = _violations(mag, mag > rtol)
-    rows = np.tile(np.arange(len(X)), len(forbidden))
+    rows = np.tile(np.arange(len(X)), len(mags))
     note = f"mixed differences for {len(forbidden)} pair(s) of inputs in different groups"
+    if len(preds) > 1:
+        note += f", for each of {len(preds)} targets"
     return _result(c, mag, violated, rows, note)
 
 

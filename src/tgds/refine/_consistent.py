@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from tgds._validation import Boolean, Instance, Optional, Rule, validate_params
 from tgds.exceptions import DataError
-from tgds.refine._audit import _as_pandas, audit, prediction_array
+from tgds.refine._audit import _as_pandas, _on_predictions, audit, prediction_array
 from tgds.refine._repairs import (
     AbstractRepair,
     ConservationProjection,
@@ -26,8 +26,14 @@ from tgds.theory import Equation, Monotonic, Theory
 __all__ = ["ConsistentRegressor", "default_repairs"]
 
 
-def default_repairs(theory: Theory) -> tuple[AbstractRepair, ...]:
+def default_repairs(
+    theory: Theory, targets: Sequence[str] | None = None
+) -> tuple[AbstractRepair, ...]:
     """The repairs a theory calls for: linear equations, then bounds, then monotone quantities.
+
+    For a model of some of the theory's ``targets`` (default: all of them), the
+    constraints that involve another target, directly or through a relation, are left
+    out, as in :func:`audit`.
 
     Only the algebraic equations that are linear in the targets with constant
     coefficients, not all zero, can be projected onto: the others (``y**2 == x``, an
@@ -38,23 +44,42 @@ def default_repairs(theory: Theory) -> tuple[AbstractRepair, ...]:
     its input (a relation is mapped back inside the target's bounds and ``Bounds``
     constraints), so it cannot break bounds that hold before it, and it then works on
     physically valid values.
+
+    Examples
+    --------
+    >>> from tgds.theory import Equation, Theory, Variable
+    >>> t = Theory(
+    ...     [Variable("total"), Variable("a", role="target"), Variable("b", role="target")],
+    ...     constraints=[Equation("a + b == total")],
+    ... )
+    >>> default_repairs(t)
+    (ConservationProjection(equations=None), ProjectToBounds(target=None))
+    >>> default_repairs(t, targets=["a"])  # the budget needs b too
+    (ProjectToBounds(target=None),)
     """
+    targets = theory.targets if targets is None else tuple(targets)
     out: list[AbstractRepair] = []
     algebraic = [
         c for c in theory.constraints if isinstance(c, Equation) and not theory.residual_of(c)[1]
     ]
-    linear = [c for c in algebraic if _projectable(theory, c)]
+    linear = [c for c in algebraic if _projectable(theory, c, targets)]
     if linear:
         every = len(linear) == len(algebraic)
         out.append(ConservationProjection(None if every else tuple(c.label for c in linear)))
     out.append(ProjectToBounds())
-    if any(isinstance(c, Monotonic) and c.within for c in theory.constraints):
+    monotone = [c for c in theory.constraints if isinstance(c, Monotonic) and c.within]
+    usable = [c for c in monotone if _on_predictions(theory, c, targets)]
+    if usable and len(usable) == len(monotone):
         out.append(IsotonicProjection())
+    else:
+        out.extend(IsotonicProjection(c.label) for c in usable)
     return tuple(out)
 
 
-def _projectable(theory: Theory, equation: Equation) -> bool:
-    linear = linear_in_targets(theory, equation, theory.targets)
+def _projectable(theory: Theory, equation: Equation, targets: tuple[str, ...]) -> bool:
+    if not _on_predictions(theory, equation, targets):
+        return False
+    linear = linear_in_targets(theory, equation, targets)
     return linear is not None and any(linear[0])
 
 
@@ -67,8 +92,8 @@ class ConsistentRegressor(RegressorMixin, BaseEstimator):
         Any scikit-learn compatible regressor (cloned and fitted by ``fit``).
     theory : Theory
     repairs : sequence of repairs, optional
-        Applied in order after each ``predict``; default :func:`default_repairs`. Pass
-        ``()`` for none (audit or reject only).
+        Applied in order after each ``predict``; default :func:`default_repairs` of the
+        theory and ``targets``. Pass ``()`` for none (audit or reject only).
     reject : bool
         After repairing, audit the predictions and return NaN for rows that still
         violate a constraint; ``rejections_`` says which constraint and by how much.
@@ -82,7 +107,9 @@ class ConsistentRegressor(RegressorMixin, BaseEstimator):
     ----------
     estimator_ : the fitted estimator
     repair_report_ : pandas.DataFrame
-        After each ``predict``: per repair, rows changed, mean and largest absolute change.
+        After each ``predict``: per repair, rows changed, mean and largest absolute change
+        (a NaN left as it is does not count; a change to or from a non-finite value has
+        size inf).
     rejections_ : pandas.DataFrame
         After each ``predict`` with ``reject=True``: row, constraint, size.
 
@@ -130,12 +157,18 @@ class ConsistentRegressor(RegressorMixin, BaseEstimator):
             raise DataError(
                 f"ConsistentRegressor needs an estimator with fit and predict; got {type(self.estimator).__name__}."
             )
+        self.targets_ = tuple(self.targets) if self.targets is not None else self.theory.targets
+        for t in self.targets_:
+            if t not in self.theory.targets:
+                raise DataError(
+                    f"ConsistentRegressor: {t!r} is not a target of the theory; "
+                    f"targets: {list(self.theory.targets)}."
+                )
         for r in self._repairs():
             if not isinstance(r, AbstractRepair):
                 raise DataError(
                     f"repairs must be repair objects (ProjectToBounds(), IsotonicProjection(), ...); got {r!r:.60}."
                 )
-        self.targets_ = tuple(self.targets) if self.targets is not None else self.theory.targets
         if self.prefit:
             check_is_fitted(self.estimator)
             self.estimator_ = self.estimator
@@ -146,7 +179,9 @@ class ConsistentRegressor(RegressorMixin, BaseEstimator):
         return self
 
     def _repairs(self) -> tuple[AbstractRepair, ...]:
-        return default_repairs(self.theory) if self.repairs is None else tuple(self.repairs)
+        if self.repairs is None:
+            return default_repairs(self.theory, self.targets_)
+        return tuple(self.repairs)
 
     def predict_raw(self, X: Any) -> np.ndarray:
         """The wrapped estimator's predictions, unrepaired."""
@@ -177,13 +212,13 @@ class ConsistentRegressor(RegressorMixin, BaseEstimator):
         rows = []
         for repair in self._repairs():
             new = repair.apply(ctx, preds)
-            delta = np.column_stack([new[t] - preds[t] for t in self.targets_])
-            moved = np.abs(delta).max(axis=1)
+            delta = np.column_stack([_change(new[t], preds[t]) for t in self.targets_])
+            moved = delta.max(axis=1)
             rows.append(
                 {
                     "repair": type(repair).__name__,
                     "rows_changed": int(np.count_nonzero(moved)),
-                    "mean_abs_change": float(np.mean(np.abs(delta))),
+                    "mean_abs_change": float(np.mean(delta)),
                     "max_abs_change": float(moved.max()) if moved.size else 0.0,
                 }
             )
@@ -212,3 +247,13 @@ class ConsistentRegressor(RegressorMixin, BaseEstimator):
         out = out.copy()
         out[self.rejections_["row"].unique().astype(int)] = np.nan
         return out
+
+
+def _change(new: np.ndarray, old: np.ndarray) -> np.ndarray:
+    """``|new - old|``: 0 where a value is kept (a NaN left NaN too), inf where a
+    non-finite value is involved in a change."""
+    new, old = np.asarray(new, dtype=float), np.asarray(old, dtype=float)
+    kept = (new == old) | (np.isnan(new) & np.isnan(old))
+    with np.errstate(invalid="ignore"):
+        size = np.abs(new - old)
+    return np.where(kept, 0.0, np.where(np.isfinite(size), size, np.inf))

@@ -19,7 +19,8 @@ Each repair is an immutable object with ``apply(context, predictions) -> predict
   nearest the original prediction.
 - :class:`ConservationProjection` projects the targets of each row onto the linear
   equations of the theory (``a·y = b``): the least-squares correction
-  ``y - Aᵀ(AAᵀ)⁻¹(Ay - b)``.
+  ``y - Aᵀ(AAᵀ)⁻¹(Ay - b)``; rows with a non-finite target or right-hand side are
+  left as they are.
 
 All three are idempotent: applied twice they change nothing more.
 The bisection that inverts a relation is written here because scipy's scalar root
@@ -105,6 +106,18 @@ class IsotonicProjection(AbstractRepair):
     constraint : str, optional
         The name (or description) of a ``Monotonic`` constraint with ``within``; by
         default every such constraint of the theory, in order.
+
+    Examples
+    --------
+    >>> from tgds.theory import Monotonic, Theory, Variable
+    >>> t = Theory(
+    ...     [Variable("z"), Variable("site", role="group"), Variable("y", role="target")],
+    ...     constraints=[Monotonic("y", wrt="z", within="site")],
+    ... )
+    >>> X = pd.DataFrame({"z": [0.0, 1.0, 2.0, 0.0, 1.0], "site": ["a", "a", "a", "b", "b"]})
+    >>> y = np.array([1.0, 3.0, 2.0, 5.0, 4.0])  # 3 then 2 at site a; 5 then 4 at site b
+    >>> IsotonicProjection().apply(RepairContext(t, X, ("y",)), {"y": y})["y"]
+    array([1. , 2.5, 2.5, 4.5, 4.5])
     """
 
     constraint: str | None = None
@@ -188,8 +201,7 @@ class _RelationInverse:
     target: str
     fn: Any
     slope: Any
-    lo: float
-    hi: float
+    grid: np.ndarray  # increasing values of the target, on which the branches are found
 
     @classmethod
     def of(
@@ -213,21 +225,12 @@ class _RelationInverse:
             sympy.diff(of_target, variable), f"d{relation}/d{target}"
         ).to_numpy()
         # the variable's bounds and every Bounds constraint on it: what ProjectToBounds enforces
-        lo, hi = theory.target_bounds(target)
-        values = np.asarray(preds[target], dtype=float)
-        values = values[np.isfinite(values)]
-        if not values.size:
-            values = np.array([lo if math.isfinite(lo) else (hi if math.isfinite(hi) else 0.0)])
-        span = float(np.ptp(values)) or 1.0
-        # search where the predictions are too: a value outside the bounds must be matched
-        # on its own branch, not on a far branch inside them
-        lo = min(lo, float(np.min(values))) if math.isfinite(lo) else float(np.min(values)) - span
-        hi = max(hi, float(np.max(values))) if math.isfinite(hi) else float(np.max(values)) + span
+        grid = _search_grid(*theory.target_bounds(target), preds[target])
 
         def as_array(fn: Any) -> Any:
             return lambda v: np.broadcast_to(np.asarray(fn({target: v}), dtype=float), np.shape(v))
 
-        return cls(target, as_array(compiled), as_array(derivative), lo, hi)
+        return cls(target, as_array(compiled), as_array(derivative), grid)
 
     def forward(self, values: np.ndarray) -> np.ndarray:
         return self.fn(np.asarray(values, dtype=float))
@@ -248,10 +251,10 @@ class _RelationInverse:
 
     def branches(self) -> list[tuple[float, float]]:
         """Intervals of the target on which the relation is monotone."""
-        grid = np.linspace(self.lo, self.hi, 4001)
+        grid = self.grid
         slope = np.sign(np.diff(self.fn(grid)))
         turns = np.flatnonzero(slope[1:] * slope[:-1] < 0) + 1
-        edges = [self.lo, *[float(grid[i]) for i in turns], self.hi]
+        edges = [float(grid[0]), *[float(grid[i]) for i in turns], float(grid[-1])]
         return list(zip(edges[:-1], edges[1:], strict=True))
 
     def solve(self, wanted: np.ndarray, near: np.ndarray) -> np.ndarray:
@@ -267,11 +270,32 @@ class _RelationInverse:
             )
             closer = inside & (np.isnan(best) | (np.abs(root - near) < np.abs(best - near)))
             best = np.where(closer, root, best)
-        if np.isnan(best).any():
-            grid = np.linspace(self.lo, self.hi, 4001)
-            fallback = grid[np.argmin(np.abs(self.fn(grid)[None, :] - wanted[:, None]), axis=1)]
-            best = np.where(np.isnan(best), fallback, best)
+        missing = np.isnan(best)
+        if missing.any():  # out of every branch's range: the nearest value on the grid
+            gap = np.abs(self.fn(self.grid)[None, :] - wanted[missing, None])
+            best[missing] = self.grid[np.argmin(gap, axis=1)]
         return best
+
+
+def _search_grid(lo: float, hi: float, predictions: np.ndarray) -> np.ndarray:
+    """Increasing values of the target on which to find the relation's monotone branches.
+
+    The grid covers the bounds ``[lo, hi]`` and every finite prediction (a value outside
+    the bounds must be matched on its own branch, not on a far branch inside them). It is
+    dense inside the bounds and where the predictions are: an even grid out to a far
+    outlier would be so coarse that it misses the turns between branches.
+    """
+    values = np.asarray(predictions, dtype=float)
+    values = values[np.isfinite(values)]
+    if not values.size:
+        values = np.array([lo if math.isfinite(lo) else (hi if math.isfinite(hi) else 0.0)])
+    parts = [np.quantile(values, np.linspace(0, 1, 2001))]
+    if math.isfinite(lo) and math.isfinite(hi):
+        parts.append(np.linspace(lo, hi, 2001))
+    span = float(np.ptp(values)) or 1.0
+    lo = min(lo, float(np.min(values))) if math.isfinite(lo) else float(np.min(values)) - span
+    hi = max(hi, float(np.max(values))) if math.isfinite(hi) else float(np.max(values)) + span
+    return np.unique(np.concatenate([np.linspace(lo, hi, 2001), *parts]))
 
 
 def _bisect(fn: Any, a: np.ndarray, b: np.ndarray, wanted: np.ndarray, rising: bool) -> np.ndarray:
@@ -288,23 +312,49 @@ class ConservationProjection(AbstractRepair):
 
     Parameters
     ----------
-    equations : tuple of str, optional
+    equations : str or tuple of str, optional
         Names (or descriptions) of ``Equation`` constraints that are linear in the targets
         with constant coefficients (the right-hand side may depend on inputs), such as
         ``a + b + c == total``. By default every equation without derivatives.
+
+    Rows with a non-finite target or right-hand side are left as they are.
+
+    Examples
+    --------
+    >>> from tgds.theory import Equation, Theory, Variable
+    >>> t = Theory(
+    ...     [Variable("total"), Variable("a", role="target"), Variable("b", role="target")],
+    ...     constraints=[Equation("a + b == total")],
+    ... )
+    >>> ctx = RepairContext(t, pd.DataFrame({"total": [3.0, 1.0]}), ("a", "b"))
+    >>> out = ConservationProjection().apply(ctx, {"a": np.array([1.0, 1.0]), "b": np.array([1.0, 1.0])})
+    >>> out["a"], out["b"]  # each moves by half of the excess a + b - total
+    (array([1.5, 0.5]), array([1.5, 0.5]))
     """
 
     equations: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        names = (self.equations,) if isinstance(self.equations, str) else self.equations
+        if names is not None:
+            if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
+                raise TheoryError(
+                    "ConservationProjection: equations must be a name or a tuple of names of "
+                    f"equations; got {self.equations!r:.60}."
+                )
+            object.__setattr__(self, "equations", tuple(names))
 
     def apply(self, ctx: RepairContext, preds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         eqs = self._equations(ctx.theory)
         if not eqs:
             return dict(preds)
         A, rhs = self._system(ctx, eqs)
-        Y = np.column_stack([preds[t] for t in ctx.targets])
-        excess = Y @ A.T - rhs  # (n, m)
-        correction = excess @ np.linalg.solve(A @ A.T, A)  # (n, k)
-        fixed = Y - correction
+        Y = np.column_stack([np.asarray(preds[t], dtype=float) for t in ctx.targets])
+        # a non-finite target or right-hand side would spread to every target of its row
+        ok = np.isfinite(Y).all(axis=1) & np.isfinite(rhs).all(axis=1)
+        excess = Y[ok] @ A.T - rhs[ok]  # (n_ok, m)
+        fixed = Y.copy()
+        fixed[ok] -= excess @ np.linalg.solve(A @ A.T, A)  # (n_ok, k)
         return {**preds, **{t: fixed[:, k] for k, t in enumerate(ctx.targets)}}
 
     def _equations(self, theory: Theory) -> list[Equation]:
