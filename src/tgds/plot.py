@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from tgds.exceptions import DataError
 
 __all__ = ["learning_curves"]
@@ -43,7 +45,9 @@ def learning_curves(model: Any, *, ax: Any = None, log: bool = True) -> Any:
     history = getattr(model, "history_", None)
     if not isinstance(history, dict) or "epoch" not in history:
         raise DataError(
-            f"learning_curves needs a fitted tgds neural model with history_; got {type(model).__name__}."
+            "learning_curves needs a fitted TheoryGuidedRegressor or TheoryGuidedClassifier "
+            f"(its history_ of per-epoch losses); got a {type(model).__name__} that has no "
+            "history_: fit it first (only neural models record one)."
         )
     if ax is None:
         import matplotlib.pyplot as plt  # noqa: PLC0415 - matplotlib only when plotting
@@ -57,11 +61,16 @@ def learning_curves(model: Any, *, ax: Any = None, log: bool = True) -> Any:
         for k in history
         if k not in ("epoch", "loss", "val_data", "schedule") and not k.startswith("lambda/")
     ]
+
+    def shown(key: str) -> np.ndarray:  # a log axis would draw 0 far below the axes
+        values = np.asarray(history[key], dtype=float)
+        return np.where(values > 0, values, np.nan) if log else values
+
     for name in terms:
-        ax.plot(epochs, history[name], label=name, lw=1.5)
-    ax.plot(epochs, history["loss"], color="black", lw=1.0, alpha=0.7, label="total (weighted)")
+        ax.plot(epochs, shown(name), label=name, lw=1.5)
+    ax.plot(epochs, shown("loss"), color="black", lw=1.0, alpha=0.7, label="total (weighted)")
     if "val_data" in history:
-        ax.plot(epochs, history["val_data"], ls="--", lw=1.5, label="validation data")
+        ax.plot(epochs, shown("val_data"), ls="--", lw=1.5, label="validation data")
     warming = [e for e, s in zip(epochs, history.get("schedule", ()), strict=False) if s < 1]
     if warming:
         ax.axvspan(0, max(warming), color="grey", alpha=0.12, lw=0, label="physics warm-up")

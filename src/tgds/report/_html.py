@@ -23,7 +23,15 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from tgds.report._plots import DPI, Panel, RunData, load_run, panels, violation_table
+from tgds.report._plots import (
+    DPI,
+    Panel,
+    RunData,
+    load_run,
+    panels,
+    printable,
+    violation_table,
+)
 from tgds.utils import atomic_write_text
 
 __all__ = ["render_report", "report_html"]
@@ -67,8 +75,8 @@ _COLUMNS = (
 
 
 def esc(value: object) -> str:
-    """HTML-escape any value (quotes included)."""
-    return html.escape(str(value), quote=True)
+    """HTML-escape any value (quotes included), lone surrogates written as ``\\ud800``."""
+    return html.escape(printable(value), quote=True)
 
 
 def fmt(value: Any, spec: str = "{:.4g}") -> str:
@@ -184,7 +192,7 @@ def _issues(issues: list[dict[str, Any]]) -> str:
         return "<p class='ok'>No data issues found.</p>"
     items = "".join(
         f"<li><span class='sev sev-{esc(i.get('severity', ''))}'>{esc(i.get('severity', ''))}"
-        f"</span> <code>{esc(i.get('column', ''))}</code>: {esc(i.get('message', ''))}</li>"
+        f"</span> <code>{esc(i.get('column') or 'data')}</code>: {esc(i.get('message', ''))}</li>"
         for i in issues
     )
     return f"<h3>Issues ({len(issues)})</h3><ul class='issues'>{items}</ul>"
@@ -262,6 +270,8 @@ def _ranking_text(summary: pd.DataFrame, best: str) -> str:
     ]
     parts = []
     for label, col, low, spec in firsts:
+        if col not in summary.columns:  # a summary.csv written by hand or by another version
+            continue
         values = pd.to_numeric(summary[col], errors="coerce")
         if values.notna().any():
             who = values.idxmin() if low else values.idxmax()

@@ -24,7 +24,7 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 
 from tgds._validation import Int
-from tgds.exceptions import TgdsError
+from tgds.exceptions import TgdsError, TheoryError
 from tgds.runs._store import (
     RunError,
     RunFolder,
@@ -33,7 +33,8 @@ from tgds.runs._store import (
     read_run_toml,
     read_summary,
 )
-from tgds.theory import Monotonic, Theory, ureg
+from tgds.theory import Monotonic, Theory, UnitInfo, parse_unit
+from tgds.theory._units import offset_scale
 
 __all__ = ["Panel", "RunData", "Unit", "figures", "load_run", "panels"]
 
@@ -147,6 +148,46 @@ def _fold(value: Any, path: Path) -> int:
     )
 
 
+def _read_history(path: Path) -> dict[str, list[float]] | None:
+    """A neural unit's ``history.json`` (``None`` when absent or not a history): per-epoch
+    lists of numbers (``null`` for a value not recorded), none longer than ``epoch``; a
+    RunError naming the file otherwise."""
+    history = _read_json(path)
+    if not isinstance(history, dict) or "epoch" not in history:
+        return None
+    out = {"epoch": _numbers(history["epoch"])}
+    if out["epoch"] is None:
+        raise _corrupt_history(path, "epoch", "a list of epoch numbers", history["epoch"])
+    n = len(out["epoch"])
+    for key, values in history.items():
+        out[key] = _numbers(values)
+        if out[key] is None or len(out[key]) > n:
+            expected = f"a list of at most {n} numbers (one per epoch, as 'epoch' has)"
+            raise _corrupt_history(path, key, expected, values)
+    return out
+
+
+def _corrupt_history(path: Path, key: str, expected: str, found: Any) -> RunError:
+    return RunError(
+        f"run file '{path}' is corrupt: expected key {key!r} to be {expected}; found {found!r:.40}."
+    )
+
+
+def _numbers(values: Any) -> list[float] | None:
+    """The list's values as floats (``null`` as NaN); ``None`` when it is not such a list."""
+    if not isinstance(values, list):
+        return None
+    out = []
+    for v in values:
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)):
+            return None
+        try:
+            out.append(math.nan if v is None else float(v))
+        except OverflowError:  # an integer of hundreds of digits
+            return None
+    return out
+
+
 def _read_unit(path: Path, run: Path, skipped: list[str]) -> Unit | None:
     files = {name: path / name for name in ("metrics.json", "predictions.csv", "history.json")}
     if _linked(path, run, skipped) or _linked(files["metrics.json"], run, skipped):
@@ -159,14 +200,14 @@ def _read_unit(path: Path, run: Path, skipped: list[str]) -> Unit | None:
     if not _linked(preds_path, run, skipped) and preds_path.is_file():
         preds = _read_predictions(preds_path)
     history_path = files["history.json"]
-    history = None if _linked(history_path, run, skipped) else _read_json(history_path)
+    history = None if _linked(history_path, run, skipped) else _read_history(history_path)
     return Unit(
         model=str(metrics.get("model", path.name.rsplit("__fold", 1)[0])),
         fold=_fold(metrics.get("fold", 0), files["metrics.json"]),
         path=path,
         metrics=metrics,
         predictions=preds,
-        history=history if isinstance(history, dict) and "epoch" in history else None,
+        history=history,
     )
 
 
@@ -200,9 +241,10 @@ def load_run(run_dir: str | Path) -> RunData:
     FileNotFoundError
         When the folder does not exist.
     RunError
-        When one of its JSON, TOML or CSV files is damaged, or a unit's ``fold`` is not
-        a fold number (the message names the file); a damaged ``status.json`` or
-        ``theory.toml`` is shown as unknown or unreadable.
+        When one of its JSON, TOML or CSV files is damaged, a unit's ``fold`` is not
+        a fold number, or its ``history.json`` does not hold lists of numbers, one per
+        epoch (the message names the file); a damaged ``status.json`` or ``theory.toml``
+        is shown as unknown or unreadable.
 
     Notes
     -----
@@ -251,28 +293,46 @@ def load_run(run_dir: str | Path) -> RunData:
 
 
 # -- labels ----------------------------------------------------------------------------------
+def printable(text: object) -> str:
+    """``str(text)`` with lone surrogates written as ``\\ud800``: JSON may hold them (and a
+    folder name that is not UTF-8 decodes to them), but neither UTF-8 nor a font can."""
+    return str(text).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def mpl_text(text: object) -> str:
     """Text safe for matplotlib: no mathtext, and not hidden from legends by a leading ``_``."""
-    out = str(text).replace("$", r"\$")
+    out = printable(text).replace("$", r"\$")
     return " " + out if out.startswith("_") else out
 
 
 def pretty_unit(unit: str) -> str:
-    """``"W/m^2"`` -> ``"W/m²"``, ``"degC"`` -> ``"°C"``; ``""`` for dimensionless."""
+    """``"W/m^2"`` -> ``"W/m²"``, ``"degC"`` -> ``"°C"``; ``""`` for dimensionless.
+
+    The text is read by :func:`tgds.theory.parse_unit`, which refuses what pint would
+    take ages over (``m**9**9**9``); a text it refuses is shown as written.
+
+    Examples
+    --------
+    >>> pretty_unit("kg/m^3"), pretty_unit("delta_degC"), pretty_unit("1")
+    ('kg/m³', 'Δ°C', '')
+    """
     try:
-        return f"{ureg.Unit(unit):~P}"
-    except Exception:  # any unit text pint cannot format is shown as written
-        return unit if unit not in ("1", "") else ""
+        return _pretty(parse_unit(unit))
+    except TheoryError:
+        return str(unit)
+
+
+def _pretty(info: UnitInfo) -> str:
+    # an offset temperature is carried as its delta unit: show the scale (°C), not Δ°C
+    return f"{offset_scale(info.unit) if info.offset else info.unit:~P}"
 
 
 def unit_text(theory: Theory | None, name: str) -> str:
-    """The unit of a variable or relation of the theory, for display (``""`` if none)."""
+    """The unit of a variable, parameter or relation of the theory, for display (``""`` if none)."""
     if theory is None or name not in theory.names:
         return ""
-    if name in {v.name for v in theory.variables}:
-        return pretty_unit(theory.variable(name).unit)
     try:
-        return pretty_unit(str(theory.unit_of(name).unit))
+        return _pretty(theory.unit_of(name))
     except TgdsError:
         return ""
 
@@ -553,7 +613,7 @@ def violations(run: RunData) -> Figure | None:
         rates = 100 * table.loc[model].to_numpy(float)
         bars = ax.barh(pos, np.nan_to_num(rates), bar, color=run.colours[model])
         bars.set_label(mpl_text(model))
-        labels = [f"{v:.2g}%" if np.isfinite(v) else "n/a" for v in rates]
+        labels = [f"{v:.3g}%" if np.isfinite(v) else "n/a" for v in rates]  # not 1e+02%
         ax.bar_label(bars, labels, padding=2, fontsize=7)
     ax.set_yticks(y, [mpl_text(c) for c in table.columns], fontsize=9)
     ax.invert_yaxis()
