@@ -58,6 +58,7 @@ from tgds.nn import (
 )
 from tgds.theory import Equation, Monotonic, Theory
 from tgds.utils import (
+    FrameView,
     as_frame,
     dataclass_fields,
     dataclass_from_fields,
@@ -186,24 +187,36 @@ class _TheoryGuidedNetwork(BaseEstimator):
         self.checkpoint_path = checkpoint_path
         self.checkpoint_every = checkpoint_every
 
+    def _forget_fit(self) -> None:
+        """Drop an earlier fit's attributes, so that a refit which fails leaves the estimator
+        unfitted instead of pairing the old network with the new fit's ``classes_``."""
+        for name in ("model_", *_FITTED_ATTRIBUTES):
+            vars(self).pop(name, None)
+
     # -- columns and arrays -------------------------------------------------------------
     def _resolve_columns(self, X: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
         theory = self.theory
         if theory is None:
             return (), ()
-        frame = as_frame(X, "X")
         features = tuple(self.inputs) if self.inputs is not None else theory.inputs
+        if not features:
+            if self.inputs is not None:
+                raise InvalidParameterError(
+                    f"The 'inputs' parameter of {type(self).__name__} must name at least one column; got []."
+                )
+            raise TheoryError(
+                "the theory declares no input variable; pass inputs=[...] or mark a variable role='input'."
+            )
         for f in features:
             if f not in {v.name for v in theory.variables}:
                 raise DataError(
                     f"input {f!r} is not a variable of the theory; variables: {[v.name for v in theory.variables]}."
                 )
-        missing = [f for f in features if f not in frame]
-        if missing:
-            raise DataError(
-                f"X lacks the input column(s) {missing}; it has {frame.columns}. "
-                "Pass inputs=[...] to choose the inputs the model uses."
-            )
+        _require_inputs(
+            _bound_frame(X, "X", features),
+            features,
+            "Pass inputs=[...] to choose the inputs the model uses.",
+        )
         targets = self.targets if self.targets is not None else theory.targets
         targets = (targets,) if isinstance(targets, str) else tuple(targets)
         if not targets:
@@ -215,11 +228,13 @@ class _TheoryGuidedNetwork(BaseEstimator):
                 raise DataError(
                     f"target {t!r} is not a target variable of the theory; targets: {list(theory.targets)}."
                 )
+        _check_roles(features, targets)
         return features, targets
 
     def _feature_matrix(self, X: Any, features: tuple[str, ...], what: str = "X") -> np.ndarray:
         """The input columns ``features`` of a data frame, as a float64 matrix without NaN."""
-        frame = as_frame(X, what)
+        frame = _bound_frame(X, what, features)
+        _require_inputs(frame, features)
         if frame.n_rows == 0:
             raise DataError(f"{what} has 0 samples; at least 1 is required.")
         arr = np.column_stack([frame.numeric(f) for f in features])
@@ -315,7 +330,7 @@ class _TheoryGuidedNetwork(BaseEstimator):
         self, X: Any, X_unlabeled: Any, features: tuple, extras: tuple, groups: set[str]
     ) -> tuple[dict, Any]:
         frames = [as_frame(X, "X")] + (
-            [as_frame(X_unlabeled, "X_unlabeled")] if X_unlabeled is not None else []
+            [_bound_frame(X_unlabeled, "X_unlabeled", features)] if X_unlabeled is not None else []
         )
         xs, es, gs = [], [], []
         for frame in frames:
@@ -752,6 +767,50 @@ class _TheoryGuidedNetwork(BaseEstimator):
         return est
 
 
+def _bound_frame(data: Any, what: str, columns: Sequence[str]) -> FrameView:
+    """``data`` as a frame; an array, whose columns have no names to bind, is refused with
+    the code that names them."""
+    if isinstance(data, np.ndarray | list | tuple):
+        raise DataError(
+            f"{what} must be a pandas or polars DataFrame (or a dict of arrays): the theory binds "
+            f"its columns to variables by name; got {type(data).__name__}. Name the columns, e.g. "
+            f"pd.DataFrame({what}, columns={list(columns)})."
+        )
+    return as_frame(data, what)
+
+
+def _require_inputs(frame: FrameView, features: Sequence[str], hint: str = "") -> None:
+    """Raise a ``DataError`` naming the input columns ``frame`` lacks, and its columns that
+    differ from one of them only in case or surrounding spaces (names must match exactly)."""
+    missing = [f for f in features if f not in frame]
+    if not missing:
+        return
+    near = [
+        f"{c!r} for {f!r}"
+        for f in missing
+        for c in frame.columns
+        if c.strip().casefold() == f.strip().casefold()
+    ]
+    message = f"{frame.what} lacks the input column(s) {missing}; it has {frame.columns}."
+    if near:
+        message += f" Column names must match exactly: it has {', '.join(near)}."
+    raise DataError(f"{message} {hint}".rstrip())
+
+
+def _check_roles(features: tuple[str, ...], targets: tuple[str, ...]) -> None:
+    """Each column is named once, and no target is an input (the model would be given the answer)."""
+    for what, names in (("inputs", features), ("targets", targets)):
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise DataError(f"{what} names {repeated} more than once; name each column once.")
+    both = [t for t in targets if t in features]
+    if both:
+        raise DataError(
+            f"{both} are both inputs and targets: the model would be given the answer. "
+            "Remove them from inputs=[...]."
+        )
+
+
 def _canonical(value: Any) -> Any:
     """``value`` with equal parameters made equal: sequences as tuples, numbers as floats
     (``1`` and ``1.0``, ``np.int64(8)`` and ``8``), mappings sorted; for fingerprints."""
@@ -896,10 +955,13 @@ class TheoryGuidedRegressor(RegressorMixin, _TheoryGuidedNetwork):
     ) -> TheoryGuidedRegressor:
         """Fit to ``(X, y)``; physics terms are evaluated on ``X`` and ``X_unlabeled``.
 
-        ``y`` may be omitted when ``X`` holds the target columns. ``resume=True``
-        continues from ``checkpoint_path`` if a checkpoint of the same configuration exists.
+        ``y`` may be omitted when ``X`` holds the target columns. With a theory, a data
+        frame ``y`` is bound by column name; the columns of an array ``y`` are taken in the
+        order of ``targets`` (the theory's order by default). ``resume=True`` continues
+        from ``checkpoint_path`` if a checkpoint of the same configuration exists.
         """
         validate_params(self, self._parameter_rules)
+        self._forget_fit()
         features, targets = self._resolve_columns(X)
         if self.theory is None:
             Xf, yv = self._validated_input(X, y, fit=True, multi_output=True, y_numeric=True)
@@ -947,10 +1009,11 @@ class TheoryGuidedRegressor(RegressorMixin, _TheoryGuidedNetwork):
 class TheoryGuidedClassifier(ClassifierMixin, _TheoryGuidedNetwork):
     """A neural classifier trained on cross-entropy plus physics terms from a theory.
 
-    Takes the parameters of :class:`TheoryGuidedRegressor` (``hard_bounds`` does not
-    apply). Physics terms need a binary target; they constrain the probability of the
-    positive class (``classes_[1]``): ``Monotonic("label", wrt="x")`` says that this
-    probability rises with ``x``.
+    Takes the parameters of :class:`TheoryGuidedRegressor` (``hard_bounds``,
+    ``residual_of`` and ``out_of_range="fade"`` do not apply). Physics terms need a
+    binary target; they constrain the probability of the positive class
+    (``classes_[1]``): ``Monotonic("label", wrt="x")`` says that this probability rises
+    with ``x``.
 
     Examples
     --------
@@ -968,6 +1031,7 @@ class TheoryGuidedClassifier(ClassifierMixin, _TheoryGuidedNetwork):
     ) -> TheoryGuidedClassifier:
         """Fit to ``(X, y)``; see :meth:`TheoryGuidedRegressor.fit`."""
         validate_params(self, self._parameter_rules)
+        self._forget_fit()
         features, targets = self._resolve_columns(X)
         if len(targets) > 1:
             raise DataError(f"a classifier has one target; got {list(targets)}.")
@@ -975,12 +1039,7 @@ class TheoryGuidedClassifier(ClassifierMixin, _TheoryGuidedNetwork):
             Xf, labels = self._validated_input(X, y, fit=True)
         else:
             Xf = self._validated_input(X, fit=True)
-            labels = np.asarray(as_frame(X, "X").values(targets[0]) if y is None else y)
-            labels = labels[:, 0] if labels.ndim == 2 and labels.shape[1] == 1 else labels
-            if labels.ndim != 1 or labels.shape[0] != Xf.shape[0]:
-                raise DataError(
-                    f"y must be 1-D with one label per sample ({Xf.shape[0]}); got shape {labels.shape}."
-                )
+            labels = _theory_labels(X, y, targets[0], Xf.shape[0])
         if labels.dtype.kind == "f" and not np.isfinite(labels).all():
             raise DataError("y contains NaN or infinite labels.")
         classes, encoded = _encode_labels(labels)
@@ -988,7 +1047,8 @@ class TheoryGuidedClassifier(ClassifierMixin, _TheoryGuidedNetwork):
         self.classes_ = classes
         if len(self.classes_) < 2:
             raise DataError(
-                f"Classifier can't train when only one class is present: got only {self.classes_[0]!r}."
+                "Classifier can't train when only one class is present: got only "
+                f"{self.classes_.tolist()[0]!r}."
             )
         self._fit(
             X, Xf, encoded.reshape(-1, 1).astype(float), X_unlabeled, resume, features, targets
@@ -1044,6 +1104,20 @@ class TheoryGuidedClassifier(ClassifierMixin, _TheoryGuidedNetwork):
         """The most probable class."""
         proba = self.predict_proba(X)  # raises NotFittedError before classes_ is looked up
         return self.classes_[np.argmax(proba, axis=1)]
+
+
+def _theory_labels(X: Any, y: Any, target: str, n: int) -> np.ndarray:
+    """The labels of a classifier with a theory: ``y``, its ``target`` column when it is a
+    data frame (as a regressor's targets are bound), or that column of ``X`` without ``y``."""
+    if isinstance(y, pd.DataFrame):
+        if target not in y.columns:
+            raise DataError(f"y lacks the target column(s) {[target]}; it has {list(y.columns)}.")
+        y = y[target]
+    labels = np.asarray(as_frame(X, "X").values(target) if y is None else y)
+    labels = labels[:, 0] if labels.ndim == 2 and labels.shape[1] == 1 else labels
+    if labels.ndim != 1 or labels.shape[0] != n:
+        raise DataError(f"y must be 1-D with one label per sample ({n}); got shape {labels.shape}.")
+    return labels
 
 
 def _encode_labels(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

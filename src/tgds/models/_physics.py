@@ -44,6 +44,8 @@ class PhysicsModelRegressor(RegressorMixin, BaseEstimator):
             raise DataError(
                 f"the physics model needs the column(s) {missing}; X has {frame.columns}."
             )
+        for c in self.inputs_:
+            frame.numeric(c)  # a text column fails here, as it would in predict
         return self
 
     def _compile(self) -> None:
