@@ -162,3 +162,18 @@ def test_density_projection_is_not_thrown_off_by_a_far_outlier_in_another_profil
     t = out["Observed_temp"]
     assert 6.0 < t[0] < 6.2 and 2.0 < t[1] < 2.2
     assert t[2] == outlier
+
+
+def test_audit_binds_a_y_frame_by_name_and_refuses_missing_observations():
+    theory = Theory([Variable("x"), Variable("a", role="target"), Variable("b", role="target")])
+    X = pd.DataFrame({"x": [0.0, 1.0, 2.0]})
+    model = _Fixed(np.column_stack([[1.0, 2.0, 3.0], [10.0, 20.0, 30.0]]))
+    swapped = pd.DataFrame({"b": [10.0, 20.0, 30.0], "a": [1.0, 2.0, 3.0]})
+    assert audit(model, theory, X, y=swapped).rmse == 0.0  # reordered by name
+    renamed = pd.DataFrame({"a": [1.0, 2.0, 3.0], "c": [10.0, 20.0, 30.0]})
+    with pytest.raises(DataError, match=r"y have the columns \['a', 'c'\]; expected the targets"):
+        audit(model, theory, X, y=renamed)  # was taken by position
+    with pytest.raises(
+        DataError, match=r"y has 1 missing or infinite value\(s\) \(first at row 1\)"
+    ):
+        audit(model, theory, X, y=swapped.assign(a=[1.0, np.nan, 3.0]))  # was an rmse of NaN

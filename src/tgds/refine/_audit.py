@@ -401,8 +401,9 @@ def audit(
     X : pandas or polars DataFrame
         Inputs, plus the group columns that monotonic constraints use (``within``).
     y : array-like, optional
-        The observed targets, shape ``(n,)`` (one target) or ``(n, n_targets)``; when
-        given, the report also gives the accuracy (``rmse``).
+        The observed targets, shape ``(n,)`` (one target) or ``(n, n_targets)``, finite;
+        a data frame's columns are matched to the targets by name, as the predictions'
+        are. When given, the report also gives the accuracy (``rmse``).
     targets : list of str, optional
         Which targets the model predicts, in order (default: the theory's targets).
     constraints : list of str, optional
@@ -464,10 +465,10 @@ def audit(
 
 
 def _observed(y: Any, targets: Sequence[str], n: int) -> np.ndarray:
-    """``y`` as an array of shape (n, n_targets); a data frame of the targets is reordered by name."""
-    if isinstance(y, pd.DataFrame) and set(y.columns) == set(targets):
-        y = y[list(targets)]
-    observed = np.asarray(y, dtype=float)
+    """``y`` as an array of shape (n, n_targets), bound by name as predictions are (see
+    :func:`prediction_array`); a missing or infinite value is refused, as it would make
+    the RMSE NaN or infinite."""
+    observed = prediction_array(y, targets, "y")
     k = len(targets)
     if observed.shape == (n,) and k == 1:
         return observed[:, None]
@@ -476,6 +477,12 @@ def _observed(y: Any, targets: Sequence[str], n: int) -> np.ndarray:
         raise DataError(
             f"y has shape {observed.shape}; expected {expected} for the targets {list(targets)} "
             f"on the {n} rows of X."
+        )
+    bad = ~np.isfinite(observed)
+    if bad.any():
+        raise DataError(
+            f"y has {int(bad.sum())} missing or infinite value(s) (first at row "
+            f"{int(np.flatnonzero(bad.any(axis=1))[0])}); audit the rows with observations."
         )
     return observed
 
