@@ -131,3 +131,15 @@ def test_physics_model_checks_that_its_columns_are_numeric_when_fitted():
         model.fit(pd.DataFrame({"sim": ["1", "2"]}))
     fitted = model.fit(pd.DataFrame({"sim": [1.0, 2.0]}))
     np.testing.assert_array_equal(fitted.predict(pd.DataFrame({"sim": [3.0]})), [6.0])
+
+
+def test_unlabeled_points_without_physics_terms_are_not_ignored_silently(labelled):
+    theory, X, labels = labelled
+    df = X.assign(label=labels.astype(float))
+    plain = Theory([Variable("x", "m"), Variable("label", "1", role="target")])
+    for model, why in (
+        (_fast_regressor(theory=theory, physics=None), "physics=None"),
+        (_fast_regressor(theory=plain), "the theory has no constraints"),
+    ):
+        with pytest.warns(UserWarning, match=rf"X_unlabeled is not used: .*\({why}\)"):
+            model.fit(df, X_unlabeled=X)

@@ -546,6 +546,14 @@ class _TheoryGuidedNetwork(BaseEstimator):
         if not constraints:
             if X_unlabeled is not None and self.theory is None:
                 raise DataError("X_unlabeled is only used by physics terms, which need a theory.")
+            if X_unlabeled is not None:
+                why = "physics=None" if self.physics is None else "the theory has no constraints"
+                warnings.warn(
+                    "X_unlabeled is not used: it only feeds physics terms, and this model has "
+                    f"none ({why}).",
+                    UserWarning,
+                    stacklevel=4,
+                )
             return []
         if self._is_classifier and len(self.classes_) != 2:
             raise TheoryError(
