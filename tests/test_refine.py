@@ -395,10 +395,11 @@ def test_permutation_invariance_uses_both_generators():
     theory = _invariance_theory(Permutation(("a", "b", "c")), names=("a", "b", "c"), unit="m")
     symmetric = audit(lambda X: X["a"] * X["b"] * X["c"] + X["a"] + X["b"] + X["c"], theory, X)
     assert symmetric["inv"].n_violations == 0
-    # a*b + c is symmetric in (a, b) but not under the cycle a -> b -> c:
-    # b*c + a - (a*b + c) = (b - 1)(c - a) vanishes only where b = 1 or c = a
+    # a*b + c is symmetric in (a, b) but not under the second generator, which swaps b
+    # and c (an odd permutation, so that output_scale=-1 means antisymmetry):
+    # a*c + b - (a*b + c) = (a - 1)(c - b) vanishes only where a = 1 or b = c
     partial = audit(lambda X: X["a"] * X["b"] + X["c"], theory, X)["inv"]
-    fine = (b == 1.0) | (c == a)
+    fine = (a == 1.0) | (b == c)
     assert partial.n_checks == 27
     assert partial.n_violations == int((~fine).sum()) == 12
     assert _rows(partial) == set(np.flatnonzero(~fine).tolist())

@@ -88,7 +88,8 @@ def compile_sympy(expr: sympy.Basic, xp: ModuleType) -> Fn:
 def _compile_pow(expr: sympy.Pow, xp: ModuleType) -> Fn:
     base, expo = expr.args
     b = compile_sympy(base, xp)
-    if expo == sympy.Rational(1, 2):
+    # x**0.5 too: xp.power(-inf, 0.5) is nan in NumPy but inf in JAX (C's pow); sqrt is nan
+    if expo.is_Number and float(expo) == 0.5:
         return lambda v: xp.sqrt(b(v))
     if expo == -1:
         return lambda v: 1.0 / b(v)
@@ -100,15 +101,45 @@ def _compile_pow(expr: sympy.Pow, xp: ModuleType) -> Fn:
 
 
 def _compile_piecewise(expr: sympy.Piecewise, xp: ModuleType) -> Fn:
-    branches = [(compile_sympy(val, xp), compile_sympy(cond, xp)) for val, cond in expr.args]
+    """``where(...)``: the value of the first branch whose condition holds.
+
+    With JAX, each branch sees its inputs cut from the gradient where it is not taken.
+    ``jnp.where`` gives a branch not taken a zero cotangent, but zero times that branch's
+    infinite or NaN derivative there (``sqrt`` of a negative number) is NaN, which would
+    reach the inputs. The values are unchanged.
+    """
+    values = [compile_sympy(val, xp) for val, _ in expr.args]
+    conds = [compile_sympy(cond, xp) for _, cond in expr.args[:-1]]
+    names = [sorted(s.name for s in val.free_symbols) for val, _ in expr.args]
+    hold = _held_where_not_taken(xp)
 
     def piecewise(v: Mapping[str, object]) -> object:
-        result = branches[-1][0](v)
-        for val, cond in reversed(branches[:-1]):
-            result = xp.where(cond(v), val(v), result)
+        holds = [c(v) for c in conds]
+        taken, before = [], False
+        for c in holds:
+            taken.append(xp.logical_and(c, xp.logical_not(before)))
+            before = xp.logical_or(before, c)
+        taken.append(xp.logical_not(before))
+        parts = [f(hold(v, t, n)) for f, t, n in zip(values, taken, names, strict=True)]
+        result = parts[-1]
+        for part, c in reversed(list(zip(parts[:-1], holds, strict=True))):
+            result = xp.where(c, part, result)
         return result
 
     return piecewise
+
+
+def _held_where_not_taken(xp: ModuleType) -> Callable:
+    """``hold(values, taken, names)``: ``values`` with ``names`` cut from the gradient
+    where ``taken`` is false (JAX); ``values`` unchanged (NumPy, which has no gradients)."""
+    if xp is np:
+        return lambda v, taken, names: v
+    from jax.lax import stop_gradient  # noqa: PLC0415 - only reached on the JAX backend
+
+    def hold(v: Mapping[str, object], taken: object, names: list[str]) -> Mapping[str, object]:
+        return {**v, **{n: xp.where(taken, v[n], stop_gradient(v[n])) for n in names}}
+
+    return hold
 
 
 def _compile_step(expr: sympy.Heaviside | sympy.DiracDelta, xp: ModuleType) -> Fn:

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from tgds.exceptions import TheoryError
 from tgds.theory._expression import Expression, as_expression
-from tgds.theory._variables import check_choice, check_name, check_number
+from tgds.theory._variables import check_choice, check_name, check_number, format_number
 
 __all__ = [
     "AbstractConstraint",
@@ -53,6 +53,16 @@ def _names(value: object, what: str, minimum: int = 1) -> tuple[str, ...]:
 
 def _optional_name(value: object, what: str) -> str | None:
     return None if value is None else check_name(value, what)
+
+
+def _check_within(kind: str, quantity: str, wrt: str, within: tuple[str, ...] | None) -> None:
+    """Refuse groups that leave a monotonic or shape constraint nothing to compare."""
+    if within is not None and wrt in within:
+        raise TheoryError(
+            f"{kind} constraint on {quantity!r}: 'within' lists {wrt!r}, the variable of 'wrt'; "
+            f"each group would hold one value of {wrt!r}, so there is nothing to compare. "
+            f"Remove {wrt!r} from 'within'."
+        )
 
 
 class _Serialisable:
@@ -105,9 +115,17 @@ class AbstractTransform(_Serialisable, ABC):
 
     variables: tuple[str, ...]
 
+    #: Whether ``T`` applied some number of times (or a limit of that) is the identity, as
+    #: for a reflection: ``f(T x) = s f(x)`` then holds only for ``s = 1`` or ``-1`` (or f = 0).
+    periodic: ClassVar[bool] = False
+
     @abstractmethod
     def images(self, values: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The transformed values of ``variables`` (one dict per generator)."""
+
+    def describe(self) -> str:
+        """A short description, e.g. ``reflection of x about 0``."""
+        return f"{self.kind} of {', '.join(self.variables)}"
 
 
 @dataclass(frozen=True)
@@ -117,6 +135,7 @@ class Reflection(AbstractTransform):
     variable: str
     about: float = 0.0
     kind: ClassVar[str] = "reflection"
+    periodic: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         check_name(self.variable, "reflection variable")
@@ -128,6 +147,9 @@ class Reflection(AbstractTransform):
 
     def images(self, values: Mapping[str, Any]) -> list[dict[str, Any]]:
         return [{self.variable: 2 * self.about - values[self.variable]}]
+
+    def describe(self) -> str:
+        return f"reflection of {self.variable} about {format_number(self.about)}"
 
 
 @dataclass(frozen=True)
@@ -152,6 +174,10 @@ class Translation(AbstractTransform):
     def images(self, values: Mapping[str, Any]) -> list[dict[str, Any]]:
         return [{v: values[v] + s for v, s in zip(self.variables, self.shift, strict=True)}]
 
+    def describe(self) -> str:
+        shifts = ", ".join(map(format_number, self.shift))
+        return f"translation of {', '.join(self.variables)} by {shifts}"
+
 
 @dataclass(frozen=True)
 class Scaling(AbstractTransform):
@@ -171,6 +197,9 @@ class Scaling(AbstractTransform):
     def images(self, values: Mapping[str, Any]) -> list[dict[str, Any]]:
         return [{v: values[v] * self.factor for v in self.variables}]
 
+    def describe(self) -> str:
+        return f"scaling of {', '.join(self.variables)} by {format_number(self.factor)}"
+
 
 @dataclass(frozen=True)
 class Rotation(AbstractTransform):
@@ -179,6 +208,7 @@ class Rotation(AbstractTransform):
     variables: tuple[str, ...]
     angle: float
     kind: ClassVar[str] = "rotation"
+    periodic: ClassVar[bool] = True  # the orbit of a point is a circle
 
     def __post_init__(self) -> None:
         object.__setattr__(
@@ -198,13 +228,27 @@ class Rotation(AbstractTransform):
         c, s = math.cos(self.angle), math.sin(self.angle)
         return [{a: c * values[a] - s * values[b], b: s * values[a] + c * values[b]}]
 
+    def describe(self) -> str:
+        return f"rotation of {', '.join(self.variables)} by {format_number(self.angle)} rad"
+
 
 @dataclass(frozen=True)
 class Permutation(AbstractTransform):
-    """Any permutation of the listed variables (same unit)."""
+    """Any permutation of the listed variables (same unit).
+
+    With ``Invariance(..., output_scale=-1)`` the quantity is antisymmetric: it changes
+    sign when two variables are exchanged, so ``images`` are odd permutations only.
+
+    Examples
+    --------
+    >>> [sorted(image.items()) for image in Permutation(("a", "b", "c")).images(
+    ...     {"a": 1, "b": 2, "c": 3})]
+    [[('a', 2), ('b', 1)], [('b', 3), ('c', 2)]]
+    """
 
     variables: tuple[str, ...]
     kind: ClassVar[str] = "permutation"
+    periodic: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         object.__setattr__(
@@ -212,10 +256,13 @@ class Permutation(AbstractTransform):
         )
 
     def images(self, values: Mapping[str, Any]) -> list[dict[str, Any]]:
-        # a transposition and a cycle generate every permutation
+        # The transposition (v0 v1) and a cycle through v1 generate every permutation. The
+        # cycle is odd, like the transposition, so output_scale -1 means antisymmetry: a
+        # cycle of all n variables when n is even, of v1 ... v(n-1) when n is odd.
         v = self.variables
         swap = {v[0]: values[v[1]], v[1]: values[v[0]]}
-        cycle = {name: values[src] for name, src in zip(v, v[1:] + v[:1], strict=True)}
+        ring = v if len(v) % 2 == 0 else v[1:]
+        cycle = {name: values[src] for name, src in zip(ring, ring[1:] + ring[:1], strict=True)}
         return [swap, cycle]
 
 
@@ -281,8 +328,8 @@ class Bounds(AbstractConstraint):
         object.__setattr__(self, "name", _optional_name(self.name, "constraint"))
 
     def describe(self) -> str:
-        lo = "-inf" if self.lower is None else f"{self.lower:g}"
-        hi = "inf" if self.upper is None else f"{self.upper:g}"
+        lo = "-inf" if self.lower is None else format_number(self.lower)
+        hi = "inf" if self.upper is None else format_number(self.upper)
         if self.lower is None and self.upper is None:
             return f"{self.quantity} within its variable bounds"
         return f"{lo} <= {self.quantity} <= {hi}"
@@ -320,6 +367,7 @@ class Monotonic(AbstractConstraint):
         )
         if self.within is not None:
             object.__setattr__(self, "within", _names(self.within, "monotonic 'within'"))
+        _check_within("monotonic", self.quantity, self.wrt, self.within)
         object.__setattr__(self, "name", _optional_name(self.name, "constraint"))
 
     def describe(self) -> str:
@@ -349,10 +397,12 @@ class Shape(AbstractConstraint):
         check_choice(self.curvature, ("convex", "concave"), f"shape curvature of {self.quantity!r}")
         if self.within is not None:
             object.__setattr__(self, "within", _names(self.within, "shape 'within'"))
+        _check_within("shape", self.quantity, self.wrt, self.within)
         object.__setattr__(self, "name", _optional_name(self.name, "constraint"))
 
     def describe(self) -> str:
-        return f"{self.quantity} {self.curvature} in {self.wrt}"
+        group = f" within each {', '.join(self.within)}" if self.within else ""
+        return f"{self.quantity} {self.curvature} in {self.wrt}{group}"
 
     def referenced_names(self) -> dict[str, str]:
         out = {self.quantity: "quantity", self.wrt: "input"}
@@ -394,8 +444,10 @@ class Equation(AbstractConstraint):
 class Invariance(AbstractConstraint):
     """``f(T x) = output_scale * f(x)`` for the transform ``T``.
 
-    ``output_scale = 1`` is invariance; ``-1`` with a reflection is an odd function;
-    ``factor**k`` with a scaling is homogeneity of degree ``k``.
+    ``output_scale = 1`` is invariance; ``-1`` with a reflection is an odd function, with
+    a permutation an antisymmetric one; ``factor**k`` with a scaling is homogeneity of
+    degree ``k``. A reflection, rotation or permutation takes only ``1`` or ``-1`` (any
+    other scale, repeated until the points come back, would make the quantity zero).
 
     Examples
     --------
@@ -424,11 +476,28 @@ class Invariance(AbstractConstraint):
             self, "output_scale", check_number(self.output_scale, "invariance output_scale")
         )
         object.__setattr__(self, "name", _optional_name(self.name, "constraint"))
+        self._check_output_scale()
+
+    def _check_output_scale(self) -> None:
+        """Refuse a scale that only ``f = 0`` satisfies."""
+        t, s = self.transform, self.output_scale
+        if s == 0:
+            raise TheoryError(
+                f"invariance output_scale under a {t.kind} must be non-zero (f(T x) = 0 "
+                f"everywhere makes f zero); got {format_number(s)}."
+            )
+        if t.periodic and abs(s) != 1:
+            raise TheoryError(
+                f"invariance output_scale under a {t.kind} must be 1 or -1: repeating the "
+                f"{t.kind} brings every point back (near) where it started, so f(T x) = s f(x) "
+                f"with |s| != 1 makes f zero; got {format_number(s)}."
+            )
 
     def describe(self) -> str:
         what = self.quantity or "the prediction"
-        how = "invariant" if self.output_scale == 1 else f"scaled by {self.output_scale:g}"
-        return f"{what} {how} under {self.transform.kind} of {', '.join(self.transform.variables)}"
+        scale = format_number(self.output_scale)
+        how = "invariant" if self.output_scale == 1 else f"scaled by {scale}"
+        return f"{what} {how} under {self.transform.describe()}"
 
     def referenced_names(self) -> dict[str, str]:
         out = {v: "input" for v in self.transform.variables}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
+from tgds.theory._variables import format_number
+
 if TYPE_CHECKING:
     from tgds.theory._theory import Theory
 
@@ -12,7 +14,7 @@ __all__ = ["theory_text", "theory_html"]
 
 
 def _bounds(bounds: tuple[float, float] | None) -> str:
-    return "" if bounds is None else f"[{bounds[0]:g}, {bounds[1]:g}]"
+    return "" if bounds is None else f"[{format_number(bounds[0])}, {format_number(bounds[1])}]"
 
 
 def _sections(theory: Theory) -> list[tuple[str, list[str], list[list[str]]]]:
@@ -33,7 +35,7 @@ def _sections(theory: Theory) -> list[tuple[str, list[str], list[list[str]]]]:
                     [
                         p.name,
                         p.unit,
-                        "" if p.value is None else f"{p.value:g}",
+                        "" if p.value is None else format_number(p.value),
                         _bounds(p.bounds),
                         "" if p.prior is None else repr(p.prior),
                     ]

@@ -22,6 +22,7 @@ __all__ = [
     "check_name",
     "check_choice",
     "check_bounds",
+    "format_number",
 ]
 
 #: The roles a variable can play.
@@ -65,6 +66,18 @@ def check_number(value: object, what: str, allow_inf: bool = False) -> float:
     if math.isnan(x) or (math.isinf(x) and not allow_inf):
         raise TheoryError(f"{what} must be a finite number; got {value!r}.")
     return x
+
+
+def format_number(x: float) -> str:
+    """``x`` as short as ``:g`` writes it when that reads back exactly, else every digit.
+
+    Examples
+    --------
+    >>> format_number(25.0), format_number(1e6), format_number(0.123456789)
+    ('25', '1e+06', '0.123456789')
+    """
+    short = f"{x:g}"
+    return short if float(short) == x else repr(float(x))
 
 
 def check_bounds(bounds: object, what: str) -> tuple[float, float] | None:
