@@ -6,9 +6,10 @@ residuals are computed in physical units, through the model's physical-units wra
 Inequalities (bounds, monotonicity, shape) use a hinge (``relu``) of the violation,
 as in PGNN's density-depth loss; equalities (equations, invariances) use the squared
 difference. A term on a quantity ``q`` is divided by the scale ``s_q`` of ``q`` in the
-training data (derivatives also by the input's scale), so that default weights of
-one are sensible for quantities of any unit; equation residuals are left in physical
-units (their natural scale is problem-specific: set the term's weight).
+training data, and a derivative of order ``k`` along an input ``x`` is multiplied by
+``s_x**k`` (the change of ``q`` over a standard deviation of ``x``), so that default
+weights of one are sensible for quantities of any unit; equation residuals are left in
+physical units (their natural scale is problem-specific: set the term's weight).
 
 Pairwise monotonic terms on a *relation* of the outputs (PGNN's density of water, a
 function of the predicted temperature) measure each violation as its first-order

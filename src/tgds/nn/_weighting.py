@@ -55,6 +55,17 @@ class ReLoBRaLo(AbstractWeighting):
         Softmax temperature (> 0); small values make the balance sharper.
     expected_rho : float
         Probability of keeping the history rather than looking back to step 0.
+
+    Examples
+    --------
+    Without memory (``alpha=0``) the multipliers are ``bal(t, t-1)``: the first term fell
+    tenfold in the last step, the second did not, so the second gets more weight.
+
+    >>> scheme = ReLoBRaLo(alpha=0.0, temperature=1.0)
+    >>> state = scheme.update(scheme.init(2), jnp.array([1.0, 1.0]), jax.random.PRNGKey(0))
+    >>> state = scheme.update(state, jnp.array([0.1, 1.0]), jax.random.PRNGKey(1))
+    >>> [round(float(v), 3) for v in state["lambdas"]]  # 2 * softmax([0.1, 1.0])
+    [0.578, 1.422]
     """
 
     alpha: float = 0.999

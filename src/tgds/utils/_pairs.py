@@ -13,7 +13,8 @@ def monotone_pairs(wrt: np.ndarray, groups: np.ndarray) -> np.ndarray:
 
     ``groups`` holds integer group codes (see :func:`group_codes`). Rows are sorted by
     group, then ``wrt``; equal ``wrt`` values in one group are not paired. Rows with a
-    negative code (a missing group value) belong to no group and are never paired.
+    negative code (a missing group value) belong to no group, and rows with a NaN ``wrt``
+    have no place in the order: neither is ever paired.
 
     Examples
     --------
@@ -21,7 +22,7 @@ def monotone_pairs(wrt: np.ndarray, groups: np.ndarray) -> np.ndarray:
     array([[1, 2],
            [2, 0]])
     """
-    rows = np.flatnonzero(np.asarray(groups) >= 0)
+    rows = np.flatnonzero((np.asarray(groups) >= 0) & ~np.isnan(wrt))
     order = rows[np.lexsort((wrt[rows], groups[rows]))]
     g, w = groups[order], wrt[order]
     new_level = np.r_[True, (g[1:] != g[:-1]) | (w[1:] != w[:-1])]
