@@ -540,6 +540,12 @@ def test_contradictory_shape() -> None:
     assert_mentions(message(err), "contradictory", "'y'", "convex", "concave", "'x'")
 
 
+@pytest.mark.parametrize("constraint", [Monotonic("x", "x", "decreasing"), Shape("x", "x")])
+def test_a_quantity_constrained_along_itself_is_refused(constraint) -> None:
+    with pytest.raises(TheoryError, match="constrains 'x' along itself"):
+        Theory(xy(), constraints=[constraint])
+
+
 def test_monotonic_and_shape_do_not_clash() -> None:
     t = Theory(xy(), constraints=[Monotonic("y", "x"), Shape("y", "x", "concave")])
     assert len(t.constraints) == 2

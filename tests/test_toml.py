@@ -365,8 +365,11 @@ def theories(draw: st.DrawFn) -> Theory:
             else:
                 transform = Permutation((x1, x0))
             quantity = draw(st.none() | st.sampled_from(quantities))
+            # a periodic transform (reflection, rotation, permutation) admits only s = +-1
+            scale = st.sampled_from([1.0, -1.0]) if transform.periodic else finite
+            output_scale = draw(scale.filter(lambda s: s != 0))
             constraints.append(
-                Invariance(transform, quantity=quantity, output_scale=draw(finite), name=name)
+                Invariance(transform, quantity=quantity, output_scale=output_scale, name=name)
             )
         else:
             group_st = st.lists(st.sampled_from(input_names), unique=True, min_size=1)

@@ -360,6 +360,11 @@ class Theory:
                 raise TheoryError(
                     f"{owner}: {name!r} is a grouping variable, not a quantity that can be constrained."
                 )
+        if isinstance(c, Monotonic | Shape) and c.quantity == c.wrt:
+            raise TheoryError(
+                f"{owner} constrains {c.quantity!r} along itself; 'quantity' must be a target or "
+                "relation and 'wrt' another variable (an input)."
+            )
         if isinstance(c, Equation):
             self._bound[_equation_key(c)] = c.residual.bind(env, f"equation {c.label!r}")
         elif isinstance(c, Bounds) and c.lower is None and c.upper is None:
