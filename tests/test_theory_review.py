@@ -230,3 +230,10 @@ def test_text_view_keeps_every_digit_of_a_number(detailed: Theory) -> None:
 def test_short_numbers_stay_short() -> None:
     assert Bounds("u", lower=0.0, upper=10.0).describe() == "0 <= u <= 10"
     assert Bounds("u", upper=1e6).describe() == "-inf <= u <= 1e+06"
+
+
+@pytest.mark.parametrize("bounds", [{1.0, 2.0}, {"low": 1.0, "high": 2.0}])
+def test_bounds_without_an_order_are_a_theory_error(bounds) -> None:
+    # a set has no first element (it raised a bare TypeError); a dict's are its keys
+    with pytest.raises(TheoryError, match=r"variable 'x' bounds must be a pair \(low, high\)"):
+        Variable("x", "m", bounds=bounds)

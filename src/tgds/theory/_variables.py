@@ -5,6 +5,7 @@ from __future__ import annotations
 import keyword
 import math
 import numbers
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from tgds.exceptions import TheoryError
@@ -84,7 +85,10 @@ def check_bounds(bounds: object, what: str) -> tuple[float, float] | None:
     """Normalise ``(low, high)`` to floats (``None`` -> infinite); check ``low < high``."""
     if bounds is None:
         return None
-    if isinstance(bounds, str) or not hasattr(bounds, "__len__") or len(bounds) != 2:
+    ordered = isinstance(bounds, list | tuple) or (
+        hasattr(bounds, "__getitem__") and not isinstance(bounds, str | Mapping)
+    )  # a set or a dict has no first and second element
+    if not ordered or not hasattr(bounds, "__len__") or len(bounds) != 2:
         raise TheoryError(
             f"{what} must be a pair (low, high), with None or inf for no limit; got {bounds!r:.60}."
         )
