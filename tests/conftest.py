@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 
 import pytest
@@ -39,3 +40,13 @@ def fake_mlflow(monkeypatch) -> RecordingMlflow:
     fake = RecordingMlflow()
     monkeypatch.setitem(sys.modules, "mlflow", fake)
     return fake
+
+
+@pytest.fixture
+def run(source_run, tmp_path):
+    """A copy of the module's ``source_run`` folder, without its report, to damage freely
+    (a module that uses it defines ``source_run``)."""
+    copy = tmp_path / source_run.name
+    shutil.copytree(source_run, copy)
+    (copy / "report.html").unlink(missing_ok=True)
+    return copy

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -32,14 +31,6 @@ def source_run(tmp_path_factory):
     """Two models (one neural), one fold: small enough to copy and damage in each test."""
     models = {"physics": "physics", "PGNN": "neural"}
     return make_run(tmp_path_factory.mktemp("review"), models=models, n_folds=1)
-
-
-@pytest.fixture
-def run(source_run, tmp_path):
-    copy = tmp_path / source_run.name
-    shutil.copytree(source_run, copy)
-    (copy / "report.html").unlink(missing_ok=True)
-    return copy
 
 
 def _edit_json(path: Path, **changes) -> None:

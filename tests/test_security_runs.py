@@ -157,14 +157,6 @@ def source_run(tmp_path_factory):
 
 
 @pytest.fixture
-def run(source_run, tmp_path):
-    copy = tmp_path / source_run.name
-    shutil.copytree(source_run, copy)
-    (copy / "report.html").unlink(missing_ok=True)
-    return copy
-
-
-@pytest.fixture
 def secret(tmp_path):
     file = tmp_path / "outside" / "secret.csv"
     file.parent.mkdir()

@@ -37,12 +37,8 @@ from tgds.theory import (
 @pytest.fixture(autouse=True)
 def x64() -> Iterator[None]:
     """Finite differences need float64; the previous mode is restored afterwards."""
-    old = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    try:
+    with jax.enable_x64(True):
         yield
-    finally:
-        jax.config.update("jax_enable_x64", old)
 
 
 # -- gradients through where() ---------------------------------------------------------------
