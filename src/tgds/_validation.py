@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,7 @@ __all__ = [
     "Optional",
     "any_of",
     "InvalidParameterError",
+    "repeated",
 ]
 
 
@@ -132,3 +134,8 @@ def validate_params(estimator: Any, rules: dict[str, Rule]) -> None:
             raise InvalidParameterError(
                 f"The {name!r} parameter of {owner} must be {rule.words}. Got {value!r:.80} instead."
             )
+
+
+def repeated(names: Sequence[str]) -> list[str]:
+    """The names that occur more than once in ``names``, sorted."""
+    return sorted(name for name, n in Counter(names).items() if n > 1)

@@ -37,6 +37,7 @@ from tgds._validation import (
     Rule,
     Widths,
     any_of,
+    repeated,
     validate_params,
 )
 from tgds.exceptions import DataError, TheoryError
@@ -808,9 +809,9 @@ def _require_inputs(frame: FrameView, features: Sequence[str], hint: str = "") -
 def _check_roles(features: tuple[str, ...], targets: tuple[str, ...]) -> None:
     """Each column is named once, and no target is an input (the model would be given the answer)."""
     for what, names in (("inputs", features), ("targets", targets)):
-        repeated = sorted({n for n in names if names.count(n) > 1})
-        if repeated:
-            raise DataError(f"{what} names {repeated} more than once; name each column once.")
+        twice = repeated(names)
+        if twice:
+            raise DataError(f"{what} names {twice} more than once; name each column once.")
     both = [t for t in targets if t in features]
     if both:
         raise DataError(

@@ -142,10 +142,7 @@ def _read_predictions(path: Path) -> pd.DataFrame:
 def _fold(value: Any, path: Path) -> int:
     if Int(0).test(value):
         return value
-    raise RunError(
-        f"run file '{path}' is corrupt: expected key 'fold' to be a fold number "
-        f"(an integer from 0); found {value!r:.40}."
-    )
+    raise _corrupt_key(path, "fold", "a fold number (an integer from 0)", value)
 
 
 def _read_history(path: Path) -> dict[str, list[float]] | None:
@@ -155,19 +152,19 @@ def _read_history(path: Path) -> dict[str, list[float]] | None:
     history = _read_json(path)
     if not isinstance(history, dict) or "epoch" not in history:
         return None
-    out = {"epoch": _numbers(history["epoch"])}
-    if out["epoch"] is None:
-        raise _corrupt_history(path, "epoch", "a list of epoch numbers", history["epoch"])
-    n = len(out["epoch"])
+    epochs = _numbers(history["epoch"])
+    if epochs is None:
+        raise _corrupt_key(path, "epoch", "a list of epoch numbers", history["epoch"])
+    out = {}
     for key, values in history.items():
-        out[key] = _numbers(values)
-        if out[key] is None or len(out[key]) > n:
-            expected = f"a list of at most {n} numbers (one per epoch, as 'epoch' has)"
-            raise _corrupt_history(path, key, expected, values)
+        out[key] = epochs if key == "epoch" else _numbers(values)
+        if out[key] is None or len(out[key]) > len(epochs):
+            expected = f"a list of at most {len(epochs)} numbers (one per epoch, as 'epoch' has)"
+            raise _corrupt_key(path, key, expected, values)
     return out
 
 
-def _corrupt_history(path: Path, key: str, expected: str, found: Any) -> RunError:
+def _corrupt_key(path: Path, key: str, expected: str, found: Any) -> RunError:
     return RunError(
         f"run file '{path}' is corrupt: expected key {key!r} to be {expected}; found {found!r:.40}."
     )

@@ -21,6 +21,7 @@ from tgds.utils import as_frame
 __all__ = ["check_data", "DataReport", "DataIssue", "ColumnSummary"]
 
 _MAX_EXAMPLES = 5
+_ISSUE_COLUMNS = ("column", "kind", "severity", "count", "message")  # of DataReport.to_frame
 
 
 @dataclass(frozen=True)
@@ -80,17 +81,8 @@ class DataReport:
 
     def to_frame(self) -> pd.DataFrame:
         """One row per issue: column, kind, severity, count, message."""
-        rows = [
-            {
-                "column": i.column,
-                "kind": i.kind,
-                "severity": i.severity,
-                "count": i.count,
-                "message": i.message,
-            }
-            for i in self.issues
-        ]
-        return pd.DataFrame(rows, columns=["column", "kind", "severity", "count", "message"])
+        rows = [{k: getattr(i, k) for k in _ISSUE_COLUMNS} for i in self.issues]
+        return pd.DataFrame(rows, columns=list(_ISSUE_COLUMNS))
 
     def to_records(self) -> list[dict[str, Any]]:
         """The issues as JSON-ready records (what ``tgds check --json`` prints): the columns
@@ -98,11 +90,7 @@ class DataReport:
         is not a finite number, a string or a bool is given as its text (``"nan"``)."""
         return [
             {
-                "column": i.column,
-                "kind": i.kind,
-                "severity": i.severity,
-                "count": i.count,
-                "message": i.message,
+                **{k: getattr(i, k) for k in _ISSUE_COLUMNS},
                 "examples": [[r, _json_value(v)] for r, v in i.examples],
             }
             for i in self.issues
@@ -201,8 +189,9 @@ def check_data(theory: Theory, data: Any, *, strict: bool = False) -> DataReport
     values, values outside the physical bounds of variables and of ``Bounds``
     constraints (on variables, and on relations that can be computed from the data),
     constant columns, and rows that repeat an earlier row in every column of the theory
-    (a file read or appended twice; a warning, as repeated rows weigh double in a fit). Group columns may hold any type; time columns may be numeric
-    or dates (a date type, date objects, or ISO 8601 strings as read from a CSV file).
+    (a file read or appended twice; a warning, as repeated rows weigh double in a fit).
+    Group columns may hold any type; time columns may be numeric or dates (a date type,
+    date objects, or ISO 8601 strings as read from a CSV file).
 
     Parameters
     ----------

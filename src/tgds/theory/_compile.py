@@ -111,16 +111,13 @@ def _compile_piecewise(expr: sympy.Piecewise, xp: ModuleType) -> Fn:
     values = [compile_sympy(val, xp) for val, _ in expr.args]
     conds = [compile_sympy(cond, xp) for _, cond in expr.args[:-1]]
     names = [sorted(s.name for s in val.free_symbols) for val, _ in expr.args]
-    hold = _held_where_not_taken(xp)
 
     def piecewise(v: Mapping[str, object]) -> object:
         holds = [c(v) for c in conds]
-        taken, before = [], False
-        for c in holds:
-            taken.append(xp.logical_and(c, xp.logical_not(before)))
-            before = xp.logical_or(before, c)
-        taken.append(xp.logical_not(before))
-        parts = [f(hold(v, t, n)) for f, t, n in zip(values, taken, names, strict=True)]
+        if xp is np:  # no gradients to guard
+            parts = [f(v) for f in values]
+        else:
+            parts = _guarded_branches(v, holds, values, names, xp)
         result = parts[-1]
         for part, c in reversed(list(zip(parts[:-1], holds, strict=True))):
             result = xp.where(c, part, result)
@@ -129,17 +126,20 @@ def _compile_piecewise(expr: sympy.Piecewise, xp: ModuleType) -> Fn:
     return piecewise
 
 
-def _held_where_not_taken(xp: ModuleType) -> Callable:
-    """``hold(values, taken, names)``: ``values`` with ``names`` cut from the gradient
-    where ``taken`` is false (JAX); ``values`` unchanged (NumPy, which has no gradients)."""
-    if xp is np:
-        return lambda v, taken, names: v
+def _guarded_branches(
+    v: Mapping[str, object], holds: list, values: list[Fn], names: list[list[str]], xp: ModuleType
+) -> list:
+    """Each branch's value, its inputs ``names`` cut from the gradient where it is not
+    taken (an earlier condition holds, or its own does not)."""
     from jax.lax import stop_gradient  # noqa: PLC0415 - only reached on the JAX backend
 
-    def hold(v: Mapping[str, object], taken: object, names: list[str]) -> Mapping[str, object]:
-        return {**v, **{n: xp.where(taken, v[n], stop_gradient(v[n])) for n in names}}
-
-    return hold
+    parts, before = [], False
+    for f, branch_names, c in zip(values, names, [*holds, True], strict=True):
+        taken = xp.logical_and(c, xp.logical_not(before))
+        before = xp.logical_or(before, c)
+        held = {n: xp.where(taken, v[n], stop_gradient(v[n])) for n in branch_names}
+        parts.append(f({**v, **held}))
+    return parts
 
 
 def _compile_step(expr: sympy.Heaviside | sympy.DiracDelta, xp: ModuleType) -> Fn:

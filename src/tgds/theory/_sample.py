@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tgds._validation import repeated
 from tgds.exceptions import TheoryError
 from tgds.theory._variables import check_bounds
 
@@ -46,9 +47,9 @@ def sample_domain(
     names = tuple(theory.inputs if variables is None else variables)
     if not names:
         raise TheoryError("Theory.sample: the theory has no input variables; pass variables=[...].")
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise TheoryError(f"Theory.sample: variables names {repeated} more than once.")
+    twice = repeated(names)
+    if twice:
+        raise TheoryError(f"Theory.sample: variables names {twice} more than once.")
     overrides = dict(bounds or {})
     unknown = sorted(set(overrides) - set(names))
     if unknown:
