@@ -271,6 +271,49 @@ def test_parameter_prior_must_be_a_prior() -> None:
     assert_mentions(message(err), "parameter 'k' prior", "Normal, LogNormal, HalfNormal or Uniform")
 
 
+@pytest.mark.parametrize(
+    ("parameter", "words"),
+    [
+        (
+            lambda: Parameter("k", bounds=(-2.0, -1.0), prior=LogNormal(0.0, 1.0)),
+            (
+                "parameter 'k'",
+                "LogNormal",
+                "(0.0, inf)",
+                "does not overlap its bounds (-2.0, -1.0)",
+            ),
+        ),
+        (
+            lambda: Parameter("k", bounds=(None, 0.0), prior=HalfNormal(1.0)),
+            ("parameter 'k'", "HalfNormal", "does not overlap its bounds (-inf, 0.0)"),
+        ),
+        (
+            lambda: Parameter("k", bounds=(2.0, 3.0), prior=Uniform(0.0, 1.0)),
+            ("parameter 'k'", "(0.0, 1.0)", "does not overlap its bounds (2.0, 3.0)"),
+        ),
+        (
+            lambda: Parameter("k", value=-0.5, prior=LogNormal(0.0, 1.0)),
+            ("parameter 'k'", "LogNormal", "does not hold its value -0.5"),
+        ),
+        (
+            lambda: Parameter("k", value=1.5, prior=Uniform(0.0, 1.0)),
+            ("parameter 'k'", "does not hold its value 1.5", "change the value or the prior"),
+        ),
+    ],
+)
+def test_prior_contradicting_bounds_or_value_is_refused(parameter, words) -> None:
+    with pytest.raises(TheoryError) as err:
+        parameter()
+    assert_mentions(message(err), *words)
+
+
+def test_prior_overlapping_bounds_is_kept() -> None:
+    # a prior wider than the bounds, or touching them only partly, is truncated, not contradictory
+    assert Parameter("k", bounds=(-1.0, 1.0), prior=Normal(5.0, 1.0)).prior == Normal(5.0, 1.0)
+    assert Parameter("k", bounds=(0.5, 2.0), prior=Uniform(0.0, 1.0)).bounds == (0.5, 2.0)
+    assert Parameter("k", bounds=(-1.0, 1.0), value=0.0, prior=HalfNormal(1.0)).value == 0.0
+
+
 # -- constraints on names -------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("constraint", "name"),

@@ -230,9 +230,17 @@ def parameters(draw: st.DrawFn, name: str, unit: str | None = None) -> Parameter
     value = draw(st.none() | finite)
     if value is not None and b is not None:
         value = min(max(value, b[0]), b[1])
-    return Parameter(
-        name, unit, value=value, bounds=b, prior=draw(priors()), description=draw(texts)
-    )
+    prior = draw(priors())
+    if prior is not None and not _prior_fits(prior, b, value):
+        prior = None  # a prior that gives the bounds or the value no probability is refused
+    return Parameter(name, unit, value=value, bounds=b, prior=prior, description=draw(texts))
+
+
+def _prior_fits(prior, bounds_: tuple[float, float] | None, value: float | None) -> bool:
+    lo, hi = prior.support
+    if bounds_ is not None and max(lo, bounds_[0]) >= min(hi, bounds_[1]):
+        return False
+    return value is None or lo <= value <= hi
 
 
 @st.composite

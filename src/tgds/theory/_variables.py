@@ -156,6 +156,11 @@ class AbstractPrior:
 
     distribution: str = ""
 
+    @property
+    def support(self) -> tuple[float, float]:
+        """The interval ``(low, high)`` outside which the prior has no probability."""
+        return (-math.inf, math.inf)
+
     def to_dict(self) -> dict[str, float | str]:
         out: dict[str, float | str] = {"distribution": self.distribution}
         out.update({k: v for k, v in self.__dict__.items()})
@@ -193,6 +198,10 @@ class LogNormal(_LocScale):
 
     distribution = "lognormal"
 
+    @property
+    def support(self) -> tuple[float, float]:
+        return (0.0, math.inf)
+
 
 @dataclass(frozen=True)
 class HalfNormal(AbstractPrior):
@@ -203,6 +212,10 @@ class HalfNormal(AbstractPrior):
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "scale", _positive(self.scale, "HalfNormal prior scale"))
+
+    @property
+    def support(self) -> tuple[float, float]:
+        return (0.0, math.inf)
 
 
 @dataclass(frozen=True)
@@ -219,6 +232,10 @@ class Uniform(AbstractPrior):
             raise TheoryError("Uniform prior limits must be finite.")
         object.__setattr__(self, "low", lo)
         object.__setattr__(self, "high", hi)
+
+    @property
+    def support(self) -> tuple[float, float]:
+        return (self.low, self.high)
 
 
 PRIORS: dict[str, type[AbstractPrior]] = {
@@ -247,6 +264,9 @@ def prior_from_dict(data: object, owner: str) -> AbstractPrior:
 @dataclass(frozen=True)
 class Parameter:
     """A constant of the theory: known (``value``) or to be calibrated (``bounds``, ``prior``).
+
+    A prior must give the bounds, and the value where one is given, some probability:
+    ``bounds=(-2, -1)`` with a ``LogNormal`` prior (positive values only) is refused.
 
     Examples
     --------
@@ -280,9 +300,26 @@ class Parameter:
             raise TheoryError(
                 f"{owner} prior must be Normal, LogNormal, HalfNormal or Uniform; got {self.prior!r:.60}."
             )
+        if self.prior is not None:
+            self._check_prior(owner)
         if not isinstance(self.description, str):
             raise TheoryError(
                 f"{owner} description must be a string; got {type(self.description).__name__}."
+            )
+
+    def _check_prior(self, owner: str) -> None:
+        """Refuse a prior that contradicts the bounds or the value: it gives them no probability."""
+        lo, hi = self.prior.support
+        where = f"its prior {self.prior!r} has probability only in ({lo}, {hi})"
+        if self.bounds is not None and max(lo, self.bounds[0]) >= min(hi, self.bounds[1]):
+            raise TheoryError(
+                f"{owner}: {where}, which does not overlap its bounds {self.bounds}; "
+                "change the bounds or the prior."
+            )
+        if self.value is not None and not lo <= self.value <= hi:
+            raise TheoryError(
+                f"{owner}: {where}, which does not hold its value {self.value}; "
+                "change the value or the prior."
             )
 
     @property
