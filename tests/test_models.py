@@ -190,6 +190,21 @@ def test_unlabeled_points_enforce_a_relation_of_the_output():
     assert inversions(by_sign) < 0.05
     with pytest.raises(DataError, match="X_unlabeled lacks the column 'date'"):
         TheoryGuidedRegressor(**kw).fit(labeled, X_unlabeled=deep.drop(columns="date"))
+    # 0 and "0" are different groups: the labeled and unlabeled rows of a date would never
+    # be compared, so values of different kinds are refused
+    with pytest.raises(DataError) as err:
+        TheoryGuidedRegressor(**kw).fit(labeled, X_unlabeled=deep.astype({"date": str}))
+    for part in ("'date'", "numbers in X", "text in X_unlabeled", "Convert"):
+        assert part in str(err.value)
+    as_dates = {"date": pd.to_datetime("2020-01-01") + pd.to_timedelta(labeled["date"], "D")}
+    with pytest.raises(DataError, match="dates in X, text in X_unlabeled"):
+        TheoryGuidedRegressor(**kw).fit(
+            labeled.assign(**as_dates), X_unlabeled=deep.assign(date=deep["date"].astype(str))
+        )
+    # integers and floats of one value are one group
+    TheoryGuidedRegressor(**(kw | {"epochs": 1})).fit(
+        labeled, X_unlabeled=deep.astype({"date": float})
+    )
 
 
 def test_nan_loss_raises_and_keeps_the_last_good_weights():

@@ -356,6 +356,8 @@ class _TheoryGuidedNetwork(BaseEstimator):
                     f"within and the other frame has. Add it, or leave it out of both to constrain "
                     f"the derivative's sign instead of pairs within {g!r}."
                 )
+            if not lacking and len(frames) > 1:
+                _check_group_kinds(g, frames, [d[g] for d in gs])
         group_values = {
             g: np.concatenate([d[g] for d in gs]) for g in groups if all(g in d for d in gs)
         }
@@ -774,6 +776,40 @@ class _TheoryGuidedNetwork(BaseEstimator):
         if "classes_" in fitted:
             est.classes_ = np.asarray(fitted["classes_"], dtype=classes_dtype)
         return est
+
+
+_GROUP_KINDS = {
+    "integer": "numbers",
+    "floating": "numbers",
+    "mixed-integer-float": "numbers",
+    "decimal": "numbers",
+    "boolean": "booleans",
+    "string": "text",
+    "bytes": "text",
+    "datetime64": "dates",
+    "datetime": "dates",
+    "date": "dates",
+}
+
+
+def _check_group_kinds(name: str, frames: list, columns: list[np.ndarray]) -> None:
+    """Refuse a group column whose values are of different kinds in X and X_unlabeled.
+
+    ``0`` and ``"0"``, or a date and its text, are different groups: the rows of one
+    frame would never be compared with those of the other, and the monotonic pairs
+    between labeled and unlabeled points of one group would be lost without a word.
+    """
+    kinds = [
+        _GROUP_KINDS.get(k, k) for k in (pd.api.types.infer_dtype(c, skipna=True) for c in columns)
+    ]
+    present = {k for k in kinds if k != "empty"}
+    if len(present) > 1:
+        found = ", ".join(f"{k} in {f.what}" for f, k in zip(frames, kinds, strict=True))
+        raise DataError(
+            f"The group column {name!r} holds {found}; a group must have the same value in "
+            f"both, or their rows are never compared. Convert one of them, for example "
+            f"with pandas.to_datetime or .astype(...)."
+        )
 
 
 def _bound_frame(data: Any, what: str, columns: Sequence[str]) -> FrameView:
