@@ -254,13 +254,41 @@ def test_mlflow_tracking_logs_params_metrics_and_the_report(tmp_path, fake_mlflo
     assert result.exit_code == 0, result.output
     names = [c[0] for c in fake.calls]
     assert names[:3] == ["set_tracking_uri", "set_experiment", "start_run"]
-    assert fake.calls[0][1] == ("file:./mlruns",)
+    # a relative store is taken from the experiment file's folder, as the data paths are
+    assert fake.calls[0][1] == ((tmp_path / "mlruns").resolve().as_uri(),)
     params = next(c[1][0] for c in fake.calls if c[0] == "log_params")
     assert params["TGNN.kind"] == "neural"
     metrics = {k for c in fake.calls if c[0] == "log_metrics" for k in c[1][0]}
     assert {"TGNN.rmse", "physics.consistency"} <= metrics
     artifacts = {Path(c[1][0]).name for c in fake.calls if c[0] == "log_artifact"}
     assert {"report.html", "summary.csv", "theory.toml"} <= artifacts
+
+
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        ("file:./mlruns", "{base_uri}/mlruns"),
+        ("file:mlruns", "{base_uri}/mlruns"),
+        ("mlruns", "{base}/mlruns"),
+        ("sqlite:///track.db", "sqlite:///{base}/track.db"),
+        ("file:///srv/mlruns", "file:///srv/mlruns"),
+        ("/srv/mlruns", "/srv/mlruns"),
+        ("sqlite:////srv/track.db", "sqlite:////srv/track.db"),
+    ],
+)
+def test_relative_mlflow_stores_are_taken_from_the_experiment_folder(
+    tmp_path, monkeypatch, uri, expected
+):
+    text = EXPERIMENT.replace("{epochs}", "2") + f'\n[tracking]\nmlflow = "{uri}"\n'
+    path = _experiment(tmp_path, text=text)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    base = tmp_path.resolve()
+    exp = load_experiment(path)
+    assert exp.mlflow == expected.format(base=base, base_uri=base.as_uri())
+    # the resolved experiment a resumed run reads keeps the same store
+    assert exp.to_toml_dict()["tracking"]["mlflow"] == exp.mlflow
 
 
 def test_mlflow_missing_is_a_clear_error_before_anything_is_written(tmp_path, monkeypatch):

@@ -73,7 +73,10 @@ def test_tracking_uri_that_may_reach_the_network_is_refused(tmp_path, uri):
      "sqlite:///mlflow.db", "sqlite:////tmp/mlflow.db"],
 )  # fmt: skip
 def test_tracking_uri_of_local_storage_is_accepted(tmp_path, uri):
-    assert parse_experiment(_raw(tracking={"mlflow": uri}), tmp_path).mlflow == uri
+    kept = parse_experiment(_raw(tracking={"mlflow": uri}), tmp_path).mlflow
+    assert _experiment.is_local_uri(kept, sqlite=True)
+    # relative paths are made absolute (from the experiment's folder), absolute ones kept
+    assert kept == uri if "/tmp/" in uri else str(tmp_path.resolve()) in kept
 
 
 def test_resume_of_a_received_run_folder_does_not_log_to_its_server(tmp_path, fake_mlflow):

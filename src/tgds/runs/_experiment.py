@@ -173,6 +173,7 @@ def parse_experiment(raw: dict, base: Path, r: _Reader | None = None) -> Experim
                 "expected local storage: a folder path, a 'file:' URI such as 'file:./mlruns' "
                 f"or 'sqlite:///<file>.db'; got {mlflow!r:.80}. {_NO_NETWORK}",
             )
+        mlflow = _absolute_uri(mlflow, base)
     target = raw.get("target")
     if target is not None:
         r.typed(target, str, "a target column name", "key 'target'")
@@ -212,6 +213,22 @@ def is_local_uri(uri: str, *, sqlite: bool = False) -> bool:
             and not parts.fragment
         )
     return False
+
+
+def _absolute_uri(uri: str, base: Path) -> str:
+    """A local tracking URI with a relative path, taken from ``base`` as the data paths are.
+
+    ``file:./mlruns`` in ``/work/exp/exp.toml`` is ``file:///work/exp/mlruns`` wherever
+    ``tgds run`` is started, so that a resumed run logs to the same store."""
+    parts = urllib.parse.urlsplit(uri)
+    scheme = parts.scheme.lower()
+    if scheme == "file":
+        path = urllib.parse.unquote(parts.path)
+        return uri if path.startswith("/") else (base / path).resolve().as_uri()
+    if scheme == "sqlite":
+        path = uri[len("sqlite:///") :]
+        return uri if path.startswith("/") else f"sqlite:///{(base / path).resolve()}"
+    return str((base / uri).resolve())  # a plain path; an absolute one stays itself
 
 
 def _data(r: _Reader, raw: dict, base: Path) -> dict:
