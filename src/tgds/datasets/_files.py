@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import csv
 import os
+from collections import Counter
 from importlib import resources
 from pathlib import Path
+from typing import Any, TextIO
 
 import pandas as pd
 
@@ -46,33 +49,49 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read a CSV (leading ``#`` comment lines skipped) or Parquet file into a DataFrame.
 
     A UTF-8 byte order mark before the first line and blank lines among the leading
-    comments are skipped too.
+    comments are skipped too. A CSV file must be comma-separated UTF-8 text whose rows
+    all have as many fields as its header has column names, each name used once.
 
     Raises
     ------
     DataError
         If ``path`` is not a file path, the file is missing, a directory, empty, of an
-        unknown type, or cannot be parsed.
+        unknown type, not UTF-8, ragged, separated by ``;`` or tabs, has duplicate column
+        names, or cannot be parsed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "hares.csv"
+    >>> _ = path.write_text("# counts\\nYear, Hare\\n1900, 30.0\\n")
+    >>> read_table(path).to_dict("list")
+    {'Year': [1900], 'Hare': [30.0]}
     """
     path = _data_file(path)
     suffix = path.suffix.lower()
     try:
         if suffix in (".csv", ".txt"):
-            return pd.read_csv(
-                path, skiprows=_leading_comments(path), skipinitialspace=True, encoding="utf-8-sig"
-            )
+            skip = _check_csv(path)
+            return pd.read_csv(path, skiprows=skip, skipinitialspace=True, encoding="utf-8-sig")
         if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(path)
+            frame = pd.read_parquet(path)
+            _check_unique(list(frame.columns), path)
+            return frame
     except ImportError as err:
         raise DataError(
             f"reading '{path}' needs an optional package: {err}. Install pyarrow: pip install pyarrow."
         ) from None
     except DataError:
         raise
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError, OSError) as err:
+    except UnicodeDecodeError as err:
+        raise DataError(
+            f"data file '{path}' is not UTF-8 text (it holds the byte "
+            f"{err.object[err.start]:#04x}, {err.reason}); save it as UTF-8 (in Excel: 'CSV UTF-8')."
+        ) from None
+    except (ValueError, pd.errors.ParserError, OSError) as err:
         raise DataError(f"data file '{path}' cannot be read: {err}") from None
     raise DataError(
-        f"data file '{path}' has an unknown type {suffix!r}; expected .csv or .parquet."
+        f"data file '{path}' has an unknown type {suffix!r}; expected .csv, .txt, .parquet or .pq."
     )
 
 
@@ -97,13 +116,75 @@ def _data_file(path: object) -> Path:
     return file
 
 
-def _leading_comments(path: Path) -> int:
-    """The number of leading ``#`` comment (and blank) lines before the CSV header."""
+def _check_csv(path: Path) -> int:
+    """The number of leading comment lines, after checking the header and the row lengths.
+
+    pandas pads a short row with NaN, makes the first column the index when every row
+    has one field more than the header (shifting the others), renames a repeated column
+    ``a`` to ``a.1`` and reads a ``;``-separated file as one column: each would bind
+    wrong values to a theory's variables without a word, so they are errors here.
+    """
+    with path.open(encoding="utf-8-sig", newline="") as fh:  # -sig: the mark is no part of line 1
+        skip = _skip_comments(fh, path)
+        try:
+            _check_rows(csv.reader(fh, skipinitialspace=True), path, skip)
+        except csv.Error:
+            pass  # a field over the csv module's 128 KiB limit: pandas reads it, unchecked
+    return skip
+
+
+def _check_rows(rows: Any, path: Path, skip: int) -> None:
+    header = next(rows)
+    _check_header(header, path, skip + 1)
+    line = rows.line_num  # the last line read; a quoted field may span several
+    for row in rows:
+        if len(row) != len(header) and row not in ([], [""]):  # blank lines are skipped
+            raise DataError(
+                f"data file '{path}': the row starting on line {skip + line + 1} has "
+                f"{_count(len(row), 'field')}; its header has {_count(len(header), 'column')}. "
+                "Every row needs one value per column (an empty field for a missing one)."
+            )
+        line = rows.line_num
+
+
+def _skip_comments(fh: TextIO, path: Path) -> int:
+    """Advance ``fh`` past the leading ``#`` comment and blank lines; return their number."""
     skip = 0
-    with path.open(encoding="utf-8-sig") as fh:  # -sig: a byte order mark is no part of line 1
-        for line in fh:
-            if line.strip() and not line.startswith("#"):
-                return skip
-            skip += 1
+    while True:
+        start = fh.tell()
+        line = fh.readline()
+        if not line:
+            break
+        if line.strip() and not line.startswith("#"):
+            fh.seek(start)
+            return skip
+        skip += 1
     what = "is empty" if skip == 0 else "holds only '#' comment or blank lines"
     raise DataError(f"data file '{path}' {what}; expected a header line of column names.")
+
+
+def _check_header(header: list[str], path: Path, line: int) -> None:
+    if len(header) == 1:
+        for sep in (";", "\t"):
+            if sep in header[0]:
+                raise DataError(
+                    f"data file '{path}' looks separated by {sep!r} (its header, line {line}, "
+                    f"is the single column {header[0]!r}); tgds reads comma-separated files: "
+                    "save it with ',' between the values."
+                )
+    _check_unique(header, path)
+
+
+def _check_unique(names: list[object], path: Path) -> None:
+    """No column name twice (empty ones aside: pandas names them 'Unnamed: 3')."""
+    counts = Counter(n for n in names if n != "")
+    repeated = [n for n, k in counts.items() if k > 1]
+    if repeated:
+        raise DataError(
+            f"data file '{path}' has duplicate column names: "
+            f"{', '.join(map(repr, repeated))}; each column needs its own name."
+        )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

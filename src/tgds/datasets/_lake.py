@@ -547,7 +547,13 @@ def _require(ok: bool, name: str, expected: str, value: object, owner: str = "ma
 
 
 def _is_real(value: object) -> bool:
-    return isinstance(value, Real) and not isinstance(value, bool) and np.isfinite(value)
+    """A finite real number (a Fraction too; not a bool, not an int too large for a float)."""
+    if not isinstance(value, Real) or isinstance(value, bool):
+        return False
+    try:
+        return bool(np.isfinite(float(value)))
+    except OverflowError:
+        return False
 
 
 def _is_int(value: object) -> bool:
@@ -718,10 +724,16 @@ def make_lake(
         seed,
         return_grid,
     )
+    dz = _DZ_CHOICES[_DZ_CHOICES.index(dz)]  # the float64 choice, not np.float32(0.1)
+    # plain floats: a Fraction noise made Observed_temp a column of Python objects
+    max_depth, sample_every, noise, missing, model_bias = map(
+        float, (max_depth, sample_every, noise, missing, model_bias)
+    )
     rng = np.random.default_rng(seed)
     dates = pd.date_range(f"{start_year - 1}-01-01", f"{start_year + n_years - 1}-12-31")
     weather = make_weather(dates, rng)
-    depths = np.arange(round(max_depth / dz) + 1) * dz
+    # rounded: 3 * 0.1 is 0.30000000000000004 (multiples of 0.5 and 1 are exact anyway)
+    depths = np.round(np.arange(round(max_depth / dz) + 1) * dz, 9)
     keep = dates.year >= start_year
     truth = simulate_lake(weather, depths, LakeParameters())[keep]
     modeled = simulate_lake(weather, depths, biased_parameters(model_bias))[keep]

@@ -40,6 +40,10 @@ def make_lotka_volterra(
     (['Year', 'Hare', 'Lynx'], 5)
     """
     _validate(n_years, start_year, (alpha, beta, gamma, delta), initial, noise, missing, seed)
+    # plain floats: NumPy cannot take exp of a Fraction noise
+    alpha, beta, gamma, delta, noise, missing = map(
+        float, (alpha, beta, gamma, delta, noise, missing)
+    )
     years = np.arange(n_years, dtype=float)
 
     def rates(_t: float, y: np.ndarray) -> list[float]:
@@ -72,7 +76,9 @@ def _validate(n_years, start_year, rates, initial, noise, missing, seed) -> None
         _require(ok, name, expected, value, owner="make_lotka_volterra")
 
     require(_is_int(n_years) and n_years >= 2, "n_years", "an integer of at least 2", n_years)
-    require(_is_int(start_year), "start_year", "an integer", start_year)
+    # bounded: the Year column is int64, and near 2**63 it wrapped round to negative years
+    ok = _is_int(start_year) and abs(start_year) <= 1_000_000
+    require(ok, "start_year", "an integer in [-1000000, 1000000]", start_year)
     for name, value in zip(("alpha", "beta", "gamma", "delta"), rates, strict=True):
         require(_is_real(value) and value >= 0, name, "a finite number >= 0", value)
     ok = (
@@ -80,7 +86,7 @@ def _validate(n_years, start_year, rates, initial, noise, missing, seed) -> None
         and len(initial) == 2
         and all(_is_real(v) and v > 0 for v in initial)
     )
-    require(ok, "initial", "two finite populations > 0 (hare, lynx)", initial)
+    require(ok, "initial", "a tuple (hare, lynx) of two finite populations > 0", initial)
     for name, value in (("noise", noise), ("missing", missing)):
         require(_is_real(value) and 0 <= value < 1, name, "a number in [0, 1)", value)
     require(_is_int(seed) and seed >= 0, "seed", "an integer >= 0", seed)

@@ -130,9 +130,14 @@ def dataclass_from_fields(
     lists of them, given back as tuples) are accepted, so a file can only choose among
     known classes and set their documented fields.
     """
+    if not isinstance(state, dict):
+        raise DataError(
+            f"{where}: a {what} is stored as a table of its kind and fields; "
+            f"got {type(state).__name__} {state!r:.60}."
+        )
     fields = dict(state)
     kind = fields.pop("kind", None)
-    if kind not in kinds:
+    if not isinstance(kind, str) or kind not in kinds:
         raise DataError(f"{where} names an unknown {what} {kind!r}; known: {', '.join(kinds)}.")
     known = {f.name for f in dataclasses.fields(kinds[kind])}
     plain = lambda v: v is None or isinstance(v, str | numbers.Real)  # noqa: E731
@@ -143,7 +148,10 @@ def dataclass_from_fields(
                 f"{where}: {what} {kind} has the fields {sorted(known)} (plain values); "
                 f"got {key}={value!r:.60}."
             )
-    return kinds[kind](**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
+    try:
+        return kinds[kind](**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
+    except TypeError as err:  # a required field missing
+        raise DataError(f"{where}: {what} {kind} cannot be rebuilt: {err}.") from None
 
 
 _CONTAINERS: dict[str, type] = {"tuple": tuple, "list": list, "Path": Path}
@@ -169,11 +177,25 @@ def plain_containers(params: dict[str, Any], keys: tuple[str, ...]) -> dict[str,
 
 def restore_containers(params: dict[str, Any], kinds: dict[str, str], where: str) -> None:
     """Undo :func:`plain_containers` on ``params`` read from a file, in place."""
+    if not isinstance(kinds, dict):
+        raise DataError(
+            f"{where}: param_types must be a table of parameter -> container kind; "
+            f"got {type(kinds).__name__} {kinds!r:.60}."
+        )
     for key, kind in kinds.items():
-        if kind not in _CONTAINERS:
+        if not isinstance(kind, str) or kind not in _CONTAINERS:
             raise DataError(
                 f"{where}: parameter {key!r} is stored as a {kind!r}; expected one of "
                 f"{', '.join(_CONTAINERS)}."
             )
-        if params.get(key) is not None:
-            params[key] = _CONTAINERS[kind](params[key])
+        value = params.get(key)
+        if value is None:
+            continue
+        # what plain_containers wrote: a str for a Path, a list for a tuple or a list
+        stored, name = ((str, Path), "path") if kind == "Path" else ((list, tuple), "list")
+        if not isinstance(value, stored):
+            raise DataError(
+                f"{where}: parameter {key!r} is stored as a {kind} and must be a {name}; "
+                f"got {type(value).__name__} {value!r:.60}."
+            )
+        params[key] = _CONTAINERS[kind](value)

@@ -41,6 +41,8 @@ class FrameView:
         elif isinstance(data, Mapping):
             self.kind = "mapping"
             self._columns = {str(k): _column(k, v, what) for k, v in data.items()}
+            if len(self._columns) != len(data):  # {1: ..., "1": ...}: one would be lost
+                raise DataError(f"{what} has duplicate column names: {list(data)}.")
             lengths = {len(s) for s in self._columns.values()}
             if len(lengths) > 1:
                 raise DataError(f"{what}: columns have different lengths {sorted(lengths)}.")

@@ -1,13 +1,15 @@
 """Atomic file writes: write to a temporary file in the same folder, fsync, then rename.
 
 A reader never sees a half-written file, and a crash leaves the old file (or none).
-The file gets the mode an ordinary ``open(path, "w")`` would give it (``0o666`` less the
-umask), not the private ``0o600`` of :func:`tempfile.mkstemp`.
+The file gets the mode an ordinary ``open(path, "w")`` would give it (the mode of the file
+it replaces, else ``0o666`` less the umask), not the private ``0o600`` of
+:func:`tempfile.mkstemp`.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -28,16 +30,37 @@ def _default_mode() -> int:
     return 0o666 & ~mask
 
 
+def _mode(path: Path) -> int:
+    """The mode ``open(path, "w")`` leaves: an existing file keeps its own (a private
+    ``0o600`` file stays private), a new one gets :func:`_default_mode`."""
+    try:
+        st = path.stat()
+    except OSError:
+        return _default_mode()
+    return stat.S_IMODE(st.st_mode) & 0o777 if stat.S_ISREG(st.st_mode) else _default_mode()
+
+
 def atomic_write_bytes(path: Path | str, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically; return the path."""
+    """Write ``data`` to ``path`` atomically; return the path.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "note.txt"
+    >>> atomic_write_bytes(path, b"hello").read_bytes()
+    b'hello'
+    """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as err:  # name the file asked for, not the temporary one
+        raise type(err)(err.errno, err.strerror, str(path)) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             if hasattr(os, "fchmod"):
-                os.fchmod(fh.fileno(), _default_mode())
+                os.fchmod(fh.fileno(), _mode(path))
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:

@@ -12,7 +12,8 @@ def monotone_pairs(wrt: np.ndarray, groups: np.ndarray) -> np.ndarray:
     """Index pairs ``(i, j)`` of consecutive rows along ``wrt`` within each group, ``wrt_i < wrt_j``.
 
     ``groups`` holds integer group codes (see :func:`group_codes`). Rows are sorted by
-    group, then ``wrt``; equal ``wrt`` values in one group are not paired. Rows with a
+    group, then ``wrt``; equal ``wrt`` values in one group are not paired with each other,
+    but each is paired with every row of the next larger value. Rows with a
     negative code (a missing group value) belong to no group, and rows with a NaN ``wrt``
     have no place in the order: neither is ever paired.
 
@@ -22,7 +23,13 @@ def monotone_pairs(wrt: np.ndarray, groups: np.ndarray) -> np.ndarray:
     array([[1, 2],
            [2, 0]])
     """
-    rows = np.flatnonzero((np.asarray(groups) >= 0) & ~np.isnan(wrt))
+    wrt, groups = np.asarray(wrt, dtype=float), np.asarray(groups)
+    if wrt.ndim != 1 or wrt.shape != groups.shape:
+        raise ValueError(
+            "monotone_pairs: wrt and groups must be 1-D arrays of the same length (one value "
+            f"per row); got shapes {wrt.shape} and {groups.shape}."
+        )
+    rows = np.flatnonzero((groups >= 0) & ~np.isnan(wrt))
     order = rows[np.lexsort((wrt[rows], groups[rows]))]
     g, w = groups[order], wrt[order]
     new_level = np.r_[True, (g[1:] != g[:-1]) | (w[1:] != w[:-1])]
