@@ -122,13 +122,6 @@ def test_lake_readings_are_the_truth_plus_noise_of_the_documented_size():
     assert abs(error.mean()) < 0.03
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="physics bug (reported, not fixed: it would change the bundled data): under ice "
-    "_step passes flux=0 with slope=-20, so the linearised flux -20*(T_new - T_old) only "
-    "damps change and never draws the top layer towards 0 degC as documented; "
-    "flux = -_ICE_CONDUCTANCE * temp[0] fixes it",
-)
 def test_ice_draws_heat_from_the_top_layer_towards_zero():
     depths = np.arange(0.0, 5.5, 0.5)
     lake = _Lake(depths, 0.5, light_fractions(depths, 0.5, 0.45), LakeParameters())

@@ -433,7 +433,8 @@ def _step(temp: np.ndarray, day: dict[str, float], ice: bool, lake: _Lake) -> np
     heating = (1 - _ALBEDO) * day["ShortWave"] * (_ICE_LIGHT if ice else 1.0) * lake.light
     if ice:  # no wind mixing, no exchange with the air
         kappa = np.full(temp.size - 1, lake.params.k_deep)
-        flux, slope = 0.0, -_ICE_CONDUCTANCE  # heat conducted into the ice at 0 degC
+        # heat conducted into the ice at 0 degC: -K * T_top, implicit in T_top
+        flux, slope = -_ICE_CONDUCTANCE * temp[0], -_ICE_CONDUCTANCE
     else:
         mix = mixing_depth(temp, lake.depths, day["WindSpeed"], lake.params)
         kappa = diffusivity(lake.depths, lake.dz, mix, lake.params)
