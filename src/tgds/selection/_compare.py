@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numbers
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,9 +20,12 @@ import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.model_selection import check_cv
+from sklearn.utils import _safe_indexing
+from sklearn.utils.validation import _is_arraylike_not_scalar, _num_samples
 
 from tgds.exceptions import DataError
 from tgds.refine import audit
+from tgds.selection._scorers import names_of
 from tgds.selection._simplicity import complexity
 from tgds.theory import Theory
 
@@ -85,8 +88,13 @@ def score_fold(
     Returns the metrics dict, the :class:`~tgds.refine.ConsistencyReport` and the predictions.
     """
     pred = np.asarray(model.predict(X_test), dtype=float)
-    flat = pred.reshape(len(X_test), -1)
-    obs = np.asarray(y_test, dtype=float).reshape(len(X_test), -1)
+    flat = _per_row(pred, len(X_test), "the model's predictions")
+    obs = _per_row(y_test, len(X_test), "y_test")
+    if obs.shape != flat.shape:  # (n, 2) - (n, 1) would broadcast into a wrong RMSE
+        raise DataError(
+            f"score_fold: y_test has shape {np.shape(y_test)}, the model's predictions "
+            f"{pred.shape}; they need one column per target predicted, on the same rows."
+        )
     err = flat - obs
     # the model itself: checks may perturb the inputs
     report = audit(model, theory, X_test, targets=targets, predictions=flat)
@@ -102,6 +110,17 @@ def score_fold(
         "complexity": complexity(model),
     }
     return metrics, report, pred
+
+
+def _per_row(values: Any, n: int, what: str) -> np.ndarray:
+    """``values`` as an (n, k) float array: one row per row of X_test."""
+    array = np.asarray(values, dtype=float)
+    if array.ndim not in (1, 2) or len(array) != n:
+        raise DataError(
+            f"score_fold: {what} has shape {array.shape}; expected ({n},) or ({n}, n_targets), "
+            f"one row per row of X_test."
+        )
+    return array.reshape(n, -1)
 
 
 def _fold(
@@ -129,19 +148,25 @@ def _fold(
 def _rows_of(fit_params: dict, n: int, train: np.ndarray) -> dict:
     """``fit_params`` for a fold: a value with one entry per row of X (``sample_weight``) is
     cut to the fold's training rows, as scikit-learn's ``cross_validate`` does;
-    ``X_unlabeled`` holds other points, whatever its length, and is passed whole."""
+    ``X_unlabeled`` (also as ``step__X_unlabeled`` of a pipeline) holds other points,
+    whatever its length, and is passed whole."""
     out = {}
     for key, value in fit_params.items():
-        per_row = (
-            key != "X_unlabeled"
-            and not isinstance(value, str | bytes | Mapping)
-            and np.ndim(value) >= 1
-            and len(value) == n
-        )
-        if per_row:
-            value = value.iloc[train] if hasattr(value, "iloc") else np.asarray(value)[train]
+        if _is_per_row(key, value, n):
+            value = _safe_indexing(value, train)
         out[key] = value
     return out
+
+
+def _is_per_row(key: str, value: Any, n: int) -> bool:
+    if key == "X_unlabeled" or key.endswith("__X_unlabeled"):
+        return False
+    if isinstance(value, str | bytes | Mapping) or not _is_arraylike_not_scalar(value):
+        return False
+    try:  # not np.ndim: a list of (X_val, y_val) pairs (eval_set) is no array
+        return _num_samples(value) == n
+    except TypeError:
+        return False
 
 
 def compare(
@@ -169,9 +194,10 @@ def compare(
         Observed targets.
     theory : Theory
         Used to audit each model's test predictions.
-    cv : splitter or int
+    cv : splitter, int or iterable of (train, test) pairs
         Any scikit-learn splitter, e.g. :class:`tgds.selection.BlockedTimeSplit` (an int
-        is a ``KFold`` with that many folds, as in scikit-learn).
+        is a ``KFold`` with that many folds, as in scikit-learn), or the folds themselves
+        as arrays of row positions.
     groups : array-like, optional
         Passed to ``cv.split``.
     fit_params : dict name -> dict, optional
@@ -200,7 +226,11 @@ def compare(
     if not isinstance(theory, Theory):
         raise DataError(f"compare needs a Theory; got {type(theory).__name__}.")
     if not isinstance(models, Mapping) or not models:
-        raise DataError("models must be a non-empty dict name -> estimator.")
+        got = "an empty dict" if isinstance(models, Mapping) else type(models).__name__
+        raise DataError(
+            f"models must be a non-empty dict name -> estimator; got {got}, e.g. use "
+            "{'linear': LinearRegression()}."
+        )
     if not isinstance(X, pd.DataFrame):
         raise DataError(
             f"X must be a pandas DataFrame with the theory's column names; got {type(X).__name__}."
@@ -229,14 +259,9 @@ def compare(
             f"fit_params must map each model name to a dict of fit arguments; {bad[0]!r} has "
             f"{type(fit_params[bad[0]]).__name__} {fit_params[bad[0]]!r:.40}."
         )
-    if isinstance(cv, str | bool) or not (isinstance(cv, numbers.Integral) or hasattr(cv, "split")):
-        raise DataError(
-            f"cv must be a scikit-learn splitter (with split()) or a number of folds; got "
-            f"{type(cv).__name__} {cv!r:.40}."
-        )
-    cv = check_cv(cv)
+    targets = names_of(targets, "targets", theory, "compare")  # before any model is fitted
     X = X.reset_index(drop=True)
-    splits = list(cv.split(X, y_arr, groups))
+    splits = _splits(cv, X, y_arr, groups)
     jobs = (
         delayed(_fold)(
             name,
@@ -255,6 +280,47 @@ def compare(
     )
     folds = pd.DataFrame(Parallel(n_jobs=n_jobs)(jobs))
     return Comparison(folds=folds, summary=summarise(folds))
+
+
+def _splits(cv: Any, X: pd.DataFrame, y: np.ndarray, groups: Any) -> list[tuple]:
+    """The (train, test) positions of each fold of ``cv``, checked: a splitter, a number of
+    folds or an iterable of (train, test) pairs, as scikit-learn's ``cv`` arguments."""
+    splitter = isinstance(cv, numbers.Integral) or hasattr(cv, "split")
+    if isinstance(cv, str | bytes | bool | Mapping) or not (splitter or isinstance(cv, Iterable)):
+        raise DataError(
+            f"cv must be a scikit-learn splitter (with split()), a number of folds or a list "
+            f"of (train, test) pairs; got {type(cv).__name__} {cv!r:.40}."
+        )
+    # scikit-learn's wrapper of an iterable would fail to unpack a bad fold: listed here
+    splits = list(check_cv(cv).split(X, y, groups)) if splitter else list(cv)
+    if not splits:
+        raise DataError(f"compare: cv gave no folds; got {type(cv).__name__} {cv!r:.40}.")
+    for k, fold in enumerate(splits):
+        _check_fold(fold, k, len(X))
+    return splits
+
+
+def _check_fold(fold: Any, k: int, n: int) -> None:
+    if not (isinstance(fold, Sequence | np.ndarray) and len(fold) == 2):
+        raise DataError(
+            f"compare: fold {k} of cv must be a pair (train, test) of row positions; "
+            f"got {type(fold).__name__} {fold!r:.40}."
+        )
+    for part, rows in zip(("training", "test"), fold, strict=True):
+        rows = np.asarray(rows)
+        if rows.ndim != 1 or rows.dtype.kind not in "iu":
+            raise DataError(
+                f"compare: the {part} rows of fold {k} of cv must be a 1-D array of integer "
+                f"positions; got an array of shape {rows.shape} and type {rows.dtype}."
+            )
+        if not len(rows):
+            raise DataError(f"compare: fold {k} of cv has no {part} rows.")
+        bad = rows[(rows < 0) | (rows >= n)]
+        if len(bad):
+            raise DataError(
+                f"compare: fold {k} of cv has {part} rows outside X, whose positions are 0 to "
+                f"{n - 1}; got {bad[0]}."
+            )
 
 
 def summarise(folds: pd.DataFrame) -> pd.DataFrame:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from tgds.exceptions import DataError
@@ -39,28 +39,40 @@ def consistency_scorer(
     if not isinstance(theory, Theory):
         raise DataError(f"consistency_scorer needs a Theory; got {type(theory).__name__}.")
     # Checked now: inside GridSearchCV a scorer's error only turns the scores into NaN.
-    known = {
-        "constraints": [c.label for c in theory.constraints],
-        "targets": list(theory.targets),
-    }
-    for what, names in (("constraints", constraints), ("targets", targets)):
-        if names is None:
-            continue
-        if isinstance(names, str):
-            raise DataError(
-                f"consistency_scorer: {what} must be a list of names, e.g. [{names!r}]; "
-                f"got the string {names!r}."
-            )
-        unknown = [n for n in names if n not in known[what]]
-        if unknown:
-            raise DataError(
-                f"consistency_scorer: unknown {what} {unknown}; the theory's {what}: {known[what]}."
-            )
+    constraints = names_of(constraints, "constraints", theory, "consistency_scorer")
+    targets = names_of(targets, "targets", theory, "consistency_scorer")
 
     def score(estimator: Any, X: Any, y: Any = None) -> float:
         return audit(estimator, theory, X, targets=targets, constraints=constraints).score
 
     return score
+
+
+def names_of(names: Any, what: str, theory: Theory, owner: str) -> tuple[str, ...] | None:
+    """``names`` as a tuple of some of the theory's ``what`` (``"constraints"`` or
+    ``"targets"``), or None; otherwise a DataError naming ``owner`` and ``what``."""
+    if names is None:
+        return None
+    known = [c.label for c in theory.constraints] if what == "constraints" else list(theory.targets)
+    if isinstance(names, str):
+        raise DataError(
+            f"{owner}: {what} must be a list of names, e.g. [{names!r}]; got the string {names!r}."
+        )
+    if not isinstance(names, Iterable):
+        raise DataError(
+            f"{owner}: {what} must be a list of names, e.g. {known[:1]}; "
+            f"got {type(names).__name__} {names!r:.40}."
+        )
+    names = tuple(names)  # a generator would be used up by this check
+    if not names:
+        raise DataError(
+            f"{owner}: {what} is empty, so nothing would be audited and every model would "
+            f"score 1.0; pass None for all of them, or some of {known}."
+        )
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise DataError(f"{owner}: unknown {what} {unknown}; the theory's {what}: {known}.")
+    return names
 
 
 def simplicity_scorer(estimator: Any, X: Any = None, y: Any = None) -> float:

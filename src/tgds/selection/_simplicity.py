@@ -4,7 +4,7 @@
 |---|---|
 | tgds neural models | trainable weights and biases |
 | ``PhysicsModelRegressor`` | fitted parameters (0: the physics model is given) |
-| linear models (``coef_``) | non-zero coefficients plus the intercept |
+| linear models (``coef_``) | non-zero coefficients plus the intercept(s), if fitted |
 | decision trees, random forests, extra trees | leaves, summed over trees |
 | ``HistGradientBoosting*`` | leaves, summed over trees |
 | ``GradientBoosting*`` | leaves, summed over trees |
@@ -120,7 +120,13 @@ def _linear(model: Any) -> float | None:
     coef = getattr(model, "coef_", None)
     if coef is None:
         return None
-    return _count_linear(coef, getattr(model, "intercept_", 0.0))
+    intercept = getattr(model, "intercept_", 0.0)
+    fitted = getattr(model, "fit_intercept", None)
+    if fitted is None:  # no way to tell a fitted intercept of 0 from none
+        return _count_linear(coef, intercept)
+    # A fitted intercept is a parameter even where it comes out as 0 (centred data):
+    # counted by value, one model's complexity would differ between folds by rounding.
+    return int(np.count_nonzero(coef)) + (int(np.size(intercept)) if fitted else 0)
 
 
 def _count_linear(coef: Any, intercept: Any) -> int:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import numbers
 from abc import abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -50,13 +50,26 @@ _NS_PER_DAY = 86_400 * 10**9
 
 # -- parameter rules ----------------------------------------------------------------------
 def _is_real(v: Any) -> bool:
-    return isinstance(v, numbers.Real) and not isinstance(v, bool) and v == v
+    return _is_number(v) and v == v
+
+
+def _is_number(v: Any) -> bool:
+    # numpy registers timedelta64 as an integer type: a duration is no count or float.
+    return isinstance(v, numbers.Real) and not isinstance(v, bool | np.timedelta64)
+
+
+def _number(rule: Rule) -> Rule:
+    """``rule`` for numbers only: no bool, no numpy ``timedelta64``."""
+    return Rule(lambda v: _is_number(v) and rule.test(v), rule.words)
 
 
 def _is_timedelta(v: Any) -> bool:
     if not isinstance(v, timedelta | np.timedelta64):
         return False
-    delta = pd.Timedelta(v)
+    try:
+        delta = pd.Timedelta(v)
+    except ValueError:  # numpy's months and years have no fixed length
+        return False
     return delta is not pd.NaT and delta >= pd.Timedelta(0)
 
 
@@ -140,7 +153,20 @@ class _FrameSplitter(BaseCrossValidator):
 def _frame(X: Any, owner: str) -> FrameView:
     if X is None:
         raise DataError(f"{owner} needs X, a pandas or polars DataFrame with named columns.")
-    return as_frame(X, what="X")
+    try:
+        return as_frame(X, what="X")
+    except DataError as err:
+        frame_like = isinstance(X, pd.DataFrame | Mapping) or hasattr(X, "get_columns")
+        hint = "" if frame_like else " Pass the data frame itself, not its values (X.to_numpy())."
+        raise DataError(f"{owner}: {err}{hint}") from None
+
+
+def _numeric(frame: FrameView, name: str, owner: str) -> np.ndarray:
+    """Column ``name`` as float64, or a DataError naming ``owner``."""
+    try:
+        return frame.numeric(name)
+    except DataError as err:
+        raise DataError(f"{owner}: {err}") from None
 
 
 def _require(frame: FrameView, name: str, owner: str) -> None:
@@ -191,7 +217,7 @@ def _evaluate(
             f"{owner}: the {text} uses {shown}, which X does not have; "
             f"its columns are {', '.join(frame.columns)}."
         )
-    values = {n: frame.numeric(n) if n in frame else parameters[n] for n in names}
+    values = {n: _numeric(frame, n, owner) if n in frame else parameters[n] for n in names}
     with np.errstate(all="ignore"):  # NaN is reported by the caller, with a count
         out = np.asarray(compiled.evaluate(values), dtype=float)
     return np.broadcast_to(out, (frame.n_rows,)).copy()
@@ -214,7 +240,7 @@ def _numeric_values(
 ) -> np.ndarray:
     """A column (by name) or an expression, as float64 without missing values."""
     if isinstance(spec, str) and spec in frame:
-        values, what = frame.numeric(spec), f"column {spec!r}"
+        values, what = _numeric(frame, spec, owner), f"column {spec!r}"
     else:
         values, what = _evaluate(frame, spec, theory, owner), f"{str(spec).strip()!r}"
     _check_missing(values, what, owner)
@@ -318,7 +344,7 @@ class BlockedTimeSplit(_FrameSplitter):
 
     def _validate(self) -> None:
         validate_params(self, self._parameter_rules)
-        gap_rule = Int(0) if self.time is None else any_of(Real(0), _TIMEDELTA)
+        gap_rule = _number(Int(0)) if self.time is None else any_of(_number(Real(0)), _TIMEDELTA)
         validate_params(self, {"gap": gap_rule})
 
     def _folds(self, X: Any) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -467,7 +493,7 @@ class SpatialBlockSplit(_FrameSplitter):
         "coords": _COORDS,
         "block_size": Optional(_BLOCK_SIZE),
         "n_blocks": Optional(_N_BLOCKS),
-        "buffer": Real(0),
+        "buffer": _number(Real(0)),
         "random_state": _RANDOM_STATE,
     }
 
@@ -515,7 +541,7 @@ class SpatialBlockSplit(_FrameSplitter):
         frame = _frame(X, owner)
         for name in self.coords:
             _require(frame, name, owner)
-        points = np.column_stack([frame.numeric(c) for c in self.coords])
+        points = np.column_stack([_numeric(frame, c, owner) for c in self.coords])
         _check_missing(points.ravel(), f"the coordinates {tuple(self.coords)}", owner)
         infinite = int(np.isinf(points).sum())
         if infinite:
