@@ -260,7 +260,7 @@ def points(draw):
 def test_spatial_blocks_never_leak(X, n_splits, size, buffer, seed):
     cv = SpatialBlockSplit(n_splits, block_size=size, buffer=buffer, random_state=seed)
     xy = X[["x", "y"]].to_numpy()
-    cell = np.floor((xy - xy.min(axis=0)) / size)
+    cell = np.floor(np.round((xy - xy.min(axis=0)) / size, 9))  # an edge within 1e-9 counts
     try:
         folds = folds_of(cv, X)
     except DataError as err:
@@ -298,12 +298,24 @@ def test_spatial_random_state_reproducible(lake):
     assert max(sizes) - min(sizes) < 0.5 * len(lake) / 3  # dealt to the lightest fold
 
 
+def test_spatial_blocks_of_a_decimal_grid_hold_one_column_each():
+    # 0.3 / 0.1 is 2.9999999999999996 in binary: a plain floor put the points at 0.3 into
+    # the block of 0.2 and left the block of 0.3 empty
+    X = pd.DataFrame({"x": np.repeat([round(0.1 * k, 1) for k in range(10)], 3)})
+    folds = folds_of(SpatialBlockSplit(10, coords=["x"], block_size=0.1, random_state=0), X)
+    for _, test in folds:
+        assert len(test) == 3 and X["x"].iloc[test].nunique() == 1
+    x = np.linspace(0.0, 1.2, 13)  # n_blocks: widths of 0.1 from the span
+    folds = folds_of(SpatialBlockSplit(12, coords=["x"], n_blocks=12), pd.DataFrame({"x": x}))
+    assert sorted(len(test) for _, test in folds) == [1] * 11 + [2]  # 1.2 joins the last block
+
+
 def test_spatial_one_and_three_coordinates(lake):
     one = folds_of(SpatialBlockSplit(3, coords=["x"], n_blocks=6, random_state=1), lake)
     check_indices(one, len(lake))
     x = lake["x"].to_numpy()
     for _, test in one:
-        block = np.minimum(np.floor((x - x.min()) / ((x.max() - x.min()) / 6)), 5)
+        block = np.minimum(np.floor(np.round((x - x.min()) / ((x.max() - x.min()) / 6), 9)), 5)
         assert np.isin(block, block[test]).sum() == len(test)
     three = SpatialBlockSplit(2, coords=("x", "y", "Depth"), n_blocks=(2, 2, 3), random_state=0)
     check_indices(folds_of(three, lake), len(lake))

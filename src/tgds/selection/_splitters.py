@@ -441,6 +441,14 @@ def _nanoseconds(frame: FrameView, name: str, owner: str) -> np.ndarray:
 
 
 # -- SpatialBlockSplit ------------------------------------------------------------------------
+def _block_index(offset: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """The block of each offset from the lowest point: ``floor(offset / size)``, where an
+    offset within 1e-9 of a block's width of an edge lies on the edge. Decimal grids
+    are not exact in binary: 0.3 / 0.1 is 2.9999999999999996, which would put the
+    points at 0.3 into the block below and leave theirs empty."""
+    return np.floor(np.round(offset / size, 9))
+
+
 class SpatialBlockSplit(_FrameSplitter):
     """Cross-validation by rectangular blocks of space, with an optional buffer zone.
 
@@ -586,14 +594,14 @@ class SpatialBlockSplit(_FrameSplitter):
         low, high = points.min(axis=0), points.max(axis=0)
         if self.block_size is not None:
             size = np.broadcast_to(np.asarray(self.block_size, dtype=float), (d,))
-            index = np.floor((points - low) / size)
+            index = _block_index(points - low, size)
         else:
             default = math.ceil((3 * self.n_splits) ** (1 / d))
             counts = np.broadcast_to(np.asarray(self.n_blocks or default), (d,))
             span = high - low
             # An axis with one value is one block; any positive width will do.
             size = np.where(span > 0, span / counts, 1.0)
-            index = np.minimum(np.floor((points - low) / size), counts - 1)
+            index = np.minimum(_block_index(points - low, size), counts - 1)
         return low + index * size, size
 
     def _deal(self, rows_per_block: np.ndarray) -> np.ndarray:
