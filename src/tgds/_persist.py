@@ -56,6 +56,8 @@ _REPAIRS = {
 def save(model: Any, path: str | Path) -> Path:
     """Write a fitted tgds estimator to ``path`` atomically; returns the path.
 
+    The folder of ``path`` must exist; a file already there is replaced.
+
     Examples
     --------
     >>> import numpy as np, tempfile, pathlib
@@ -67,7 +69,24 @@ def save(model: Any, path: str | Path) -> Path:
     True
     """
     meta, tree = _state(model)
-    return write_container(path, _KIND, meta, tree)
+    path = Path(path)
+    _check_writable(path)
+    try:
+        return write_container(path, _KIND, meta, tree)
+    except OSError as err:  # it names the temporary file, not the one asked for
+        raise DataError(f"cannot write model file '{path}': {err.strerror or err}.") from None
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse, naming ``path``, what would fail in the atomic write's rename or temporary file."""
+    if path.is_dir():
+        raise DataError(f"cannot write model file '{path}': it is a folder; give a file path.")
+    if not path.parent.is_dir():
+        what = "a file" if path.parent.exists() else "missing"
+        raise DataError(
+            f"cannot write model file '{path}': its folder '{path.parent}' is {what}; expected "
+            "an existing folder."
+        )
 
 
 def load(path: str | Path) -> Any:
@@ -78,12 +97,23 @@ def load(path: str | Path) -> Any:
     ``checkpoint_path=None`` (a file path to write to is never taken from a file; set it
     again to resume its training from a checkpoint).
     """
+    if Path(path).is_dir():  # "does not exist", said of a folder, would mislead
+        raise DataError(
+            f"model file '{path}' is a folder; give the path of a file tgds.save wrote."
+        )
     meta = read_container_meta(path, _KIND)
 
     def read_tree(template: Any) -> Any:
         return read_container(path, _KIND, lambda _: template)[1]
 
-    return _build(meta, read_tree, f"model file '{path}'", Path(path).stat().st_size)
+    where = f"model file '{path}'"
+    try:
+        return _build(meta, read_tree, where, Path(path).stat().st_size)
+    except (KeyError, TypeError, AttributeError, IndexError) as err:  # a field missing or mistyped
+        raise DataError(
+            f"{where} has corrupt metadata ({type(err).__name__}: {err!s:.80}); it was damaged, "
+            "or not written by tgds.save."
+        ) from None
 
 
 def _state(model: Any) -> tuple[dict[str, Any], Any]:
@@ -138,6 +168,12 @@ def _build(
         return model
     if name == ConsistentRegressor.__name__:
         params = dict(meta["params"])
+        known = {"theory", "repairs", "reject", "targets", "prefit", "repairs_as_tuple"}
+        unknown = sorted(set(params) - known)
+        if unknown:
+            raise DataError(f"{where} sets unknown parameters {unknown} of {name}.")
+        if meta["estimator"].get("class") == name:  # save() writes a tgds estimator inside
+            raise DataError(f"{where} holds a {name} around another {name}; tgds saves only one.")
         inner = _build(meta["estimator"], read_tree, where, size)
         # files before ``param_types`` flagged only tuple repairs
         old = {"repairs": "tuple"} if params.pop("repairs_as_tuple", False) else {}

@@ -70,12 +70,17 @@ class MLP(eqx.Module):
         *,
         key: jax.Array,
     ):
-        if activation not in ACTIVATIONS:
+        for name, size in (("n_in", n_in), ("n_out", n_out)):
+            if not Int(1).test(size):  # a math domain error or a shape error in JAX otherwise
+                raise TgdsError(f"MLP {name} must be a positive integer; got {size!r}.")
+        if not isinstance(activation, str) or activation not in ACTIVATIONS:
             raise TgdsError(
                 f"activation must be one of {', '.join(map(repr, ACTIVATIONS))}; got {activation!r}."
             )
-        if not all(Int(1).test(w) for w in hidden):
-            raise TgdsError(f"hidden must hold positive integer widths; got {tuple(hidden)!r}.")
+        if not (isinstance(hidden, tuple | list) and all(Int(1).test(w) for w in hidden)):
+            raise TgdsError(
+                f"hidden must be a tuple of positive integer widths, e.g. (64, 64); got {hidden!r}."
+            )
         if not Int(0).test(fourier_features):
             raise TgdsError(
                 f"fourier_features must be a non-negative integer; got {fourier_features!r}."

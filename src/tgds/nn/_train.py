@@ -12,6 +12,7 @@ with :class:`TrainingError` (keeping the last good weights) when a loss is not f
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import time
 from collections.abc import Callable
@@ -25,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from tgds._validation import Int
+from tgds._validation import Int, Real
 from tgds.exceptions import DataError, TgdsError
 from tgds.nn._weighting import AbstractWeighting, FixedWeights
 from tgds.utils import read_container, read_container_meta, write_container
@@ -114,6 +115,21 @@ class TrainSettings:
     ramp: int = 0
 
     def __post_init__(self) -> None:
+        if not isinstance(self.optimizer, optax.GradientTransformation):
+            raise TgdsError(
+                "TrainSettings optimizer must be an Optax transformation, e.g. "
+                f"optax.adam(1e-3); got {self.optimizer!r:.60}."
+            )
+        if not isinstance(self.weighting, AbstractWeighting):
+            hint = (  # the class itself: its init() fails later with a bare TypeError
+                f" (the class itself: write {self.weighting.__name__}())"
+                if isinstance(self.weighting, type)
+                else ""
+            )
+            raise TgdsError(
+                "TrainSettings weighting must be FixedWeights() or ReLoBRaLo(); got "
+                f"{self.weighting!r:.60}{hint}."
+            )
         if not Int(1).test(self.epochs):
             raise TgdsError(f"epochs must be a positive integer; got {self.epochs!r}.")
         # clip_by_global_norm with a negative norm flips the gradient: training would ascend
@@ -323,6 +339,13 @@ def train(
         When a loss term, the penalty, the total or the validation loss is NaN or
         infinite, or the weights become so (a non-finite gradient); ``err.result.model``
         holds the last good weights.
+    TgdsError
+        When resuming from a checkpoint of another ``fingerprint``, of more epochs than
+        ``settings.epochs``, or whose history has other records (another validation,
+        penalty, weighting, warm-up or set of terms).
+    DataError
+        When resuming from a checkpoint that is damaged or holds another network,
+        optimizer state or weighting.
     """
     if not terms:
         raise TgdsError("train() needs at least one loss term.")
@@ -376,11 +399,12 @@ def train(
     )
     if settings.checkpoint is not None:
         _check_checkpoint_path(Path(settings.checkpoint))
+    adaptive = not isinstance(settings.weighting, FixedWeights)
     if resume and settings.checkpoint is not None and Path(settings.checkpoint).is_file():
-        state = _load_checkpoint(Path(settings.checkpoint), state, fingerprint)
+        state = _load_checkpoint(Path(settings.checkpoint), state, fingerprint, settings.epochs)
+        _check_history_keys(Path(settings.checkpoint), state, names, settings, adaptive, validate)
     epoch_fn, diagnose = _make_epoch(terms, optimizer, settings.weighting, static, settings.penalty)
     points = [{k: jnp.asarray(v) for k, v in t.points.items()} for t in terms]
-    adaptive = not isinstance(settings.weighting, FixedWeights)
     start = time.perf_counter()
     with _progress(settings.verbose, settings.epochs, state.epoch) as advance:
         # a run that stopped early is finished: resuming it trains no further epoch
@@ -589,10 +613,13 @@ def _save_checkpoint(path: Path, state: _State, fingerprint: str, info: dict | N
 
 def checkpoint_info(path: Path) -> dict[str, Any]:
     """The ``info`` a checkpoint was written with (``{}`` when there is none)."""
-    return dict(read_container_meta(Path(path), _CHECKPOINT_KIND).get("info") or {})
+    info = read_container_meta(Path(path), _CHECKPOINT_KIND).get("info") or {}
+    if not isinstance(info, dict):  # dict() of a list or a string: a bare TypeError or ValueError
+        raise _corrupt(path, "'info'", "a JSON object", info)
+    return dict(info)
 
 
-def _load_checkpoint(path: Path, state: _State, fingerprint: str) -> _State:
+def _load_checkpoint(path: Path, state: _State, fingerprint: str, epochs: int) -> _State:
     if read_container_meta(path, _CHECKPOINT_KIND).get("fingerprint") != fingerprint:
         raise TgdsError(
             f"checkpoint '{path}' was written by a different configuration or data (for the "
@@ -600,25 +627,88 @@ def _load_checkpoint(path: Path, state: _State, fingerprint: str) -> _State:
             "points); delete it or fit with resume=False to start again."
         )
     like = (state.params, state.opt_state, state.wstate, state.best)
-    meta, (params, opt_state, wstate, best) = read_container(path, _CHECKPOINT_KIND, lambda _: like)
     try:
-        return _State(
-            params=params,
-            opt_state=opt_state,
-            wstate=wstate,
-            best=best,
-            history={k: list(v) for k, v in meta["history"].items()},
-            epoch=int(meta["epoch"]),
-            best_epoch=int(meta["best_epoch"]),
-            best_val=float(meta["best_val"]),
-            bad_epochs=int(meta["bad_epochs"]),
-            stopped_early=bool(meta.get("stopped_early", False)),
+        meta, (params, opt_state, wstate, best) = read_container(
+            path, _CHECKPOINT_KIND, lambda _: like
         )
-    except (KeyError, TypeError, ValueError, AttributeError) as err:
+    except DataError as err:  # most often a sound file made for another model: say so
         raise DataError(
-            f"checkpoint '{path}' has corrupt metadata ({type(err).__name__}: {err}); delete it "
-            "or fit with resume=False to start again."
+            f"{str(err).rstrip('.')}. A checkpoint of another network, optimizer, weighting "
+            "or set of loss terms cannot be resumed; delete it or fit with resume=False to "
+            "start again."
         ) from None
+    fields = _checkpoint_fields(path, meta)
+    if fields["epoch"] > epochs:
+        raise TgdsError(
+            f"checkpoint '{path}' has trained {fields['epoch']} epochs, more than the {epochs} "
+            "epochs of this training; train for at least as many epochs, or delete it or fit "
+            "with resume=False to start again."
+        )
+    return _State(params=params, opt_state=opt_state, wstate=wstate, best=best, **fields)
+
+
+def _checkpoint_fields(path: Path, meta: dict[str, Any]) -> dict[str, Any]:
+    """The loop's counters and history from a checkpoint's metadata, checked: a damaged file
+    would otherwise resume with a history out of step with its epochs (``epoch: 2.7``
+    repeated epochs, ``stopped_early: "no"`` read as true)."""
+    epoch = meta.get("epoch")
+    if not Int(0).test(epoch):
+        raise _corrupt(path, "'epoch'", "a non-negative integer", epoch)
+    history = meta.get("history")
+    number = lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool)  # noqa: E731
+    if not (
+        isinstance(history, dict)
+        and all(
+            isinstance(v, list) and len(v) == epoch and all(map(number, v))
+            for v in history.values()
+        )
+    ):
+        raise _corrupt(
+            path, "'history'", f"a list of {epoch} numbers (one an epoch) under each name", history
+        )
+    checks = [
+        ("best_epoch", Int(0, epoch).test, f"an integer from 0 to {epoch}"),
+        ("best_val", Real().test, "a number"),
+        ("bad_epochs", Int(0, epoch).test, f"an integer from 0 to {epoch}"),
+        ("stopped_early", lambda v: isinstance(v, bool), "true or false"),
+    ]
+    fields = {"epoch": epoch, "history": {k: list(v) for k, v in history.items()}}
+    for key, test, expected in checks:
+        # checkpoints written before early stopping was recorded have no ``stopped_early``
+        fields[key] = meta.get(key, False if key == "stopped_early" else None)
+        if not test(fields[key]):
+            raise _corrupt(path, repr(key), expected, fields[key])
+    return fields
+
+
+def _check_history_keys(
+    path: Path,
+    state: _State,
+    names: list[str],
+    settings: TrainSettings,
+    adaptive: bool,
+    validate: Callable | None,
+) -> None:
+    """Refuse a checkpoint whose history has other records than this training writes (say
+    without ``val_data``): resumed, the lists would no longer hold one value per epoch."""
+    keys = {"epoch", "loss", *names}
+    keys |= {"penalty"} if settings.penalty is not None else set()
+    keys |= {f"lambda/{n}" for n in names} if adaptive else set()
+    keys |= {"val_data"} if validate is not None else set()
+    keys |= {"schedule"} if settings.warmup or settings.ramp else set()
+    if state.epoch and set(state.history) != keys:
+        raise TgdsError(
+            f"checkpoint '{path}' records {sorted(state.history)} in its history, but this "
+            f"training records {sorted(keys)}: it was written with other loss terms, validation, "
+            "penalty, weighting or warm-up; delete it or fit with resume=False to start again."
+        )
+
+
+def _corrupt(path: Path, what: str, expected: str, got: Any) -> DataError:
+    return DataError(
+        f"checkpoint '{path}' has corrupt metadata: {what} must be {expected}; got {got!r:.80}. "
+        "Delete it or fit with resume=False to start again."
+    )
 
 
 class _progress:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 
+from tgds._validation import Real
 from tgds.exceptions import TgdsError
 
 __all__ = ["AbstractWeighting", "FixedWeights", "ReLoBRaLo"]
@@ -73,11 +74,12 @@ class ReLoBRaLo(AbstractWeighting):
     expected_rho: float = 0.999
 
     def __post_init__(self) -> None:
-        if not 0 <= self.alpha < 1:
+        # Real rejects strings (a bare TypeError in the comparisons) and NaN
+        if not (Real(0).test(self.alpha) and self.alpha < 1):
             raise TgdsError(f"ReLoBRaLo alpha must be in [0, 1); got {self.alpha!r}.")
-        if not self.temperature > 0:
+        if not Real(0, low_open=True).test(self.temperature):
             raise TgdsError(f"ReLoBRaLo temperature must be positive; got {self.temperature!r}.")
-        if not 0 <= self.expected_rho <= 1:
+        if not Real(0, 1).test(self.expected_rho):
             raise TgdsError(f"ReLoBRaLo expected_rho must be in [0, 1]; got {self.expected_rho!r}.")
 
     def init(self, n_terms: int) -> dict:
