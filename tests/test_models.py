@@ -305,6 +305,9 @@ def test_load_rejects_bad_files(tmp_path, ramp):
     (tmp_path / "trunc.tgds").write_bytes(data[:-200])  # arrays cut short
     with pytest.raises(DataError, match="does not match the structure"):
         tgds.load(tmp_path / "trunc.tgds")
+    (tmp_path / "long.tgds").write_bytes(data + b"appended")
+    with pytest.raises(DataError, match="holds 8 bytes after the arrays"):
+        tgds.load(tmp_path / "long.tgds")
     (tmp_path / "short.tgds").write_bytes(data[:100])  # metadata cut short
     with pytest.raises(DataError, match="truncated"):
         tgds.load(tmp_path / "short.tgds")
@@ -320,6 +323,24 @@ def test_load_rejects_bad_files(tmp_path, ramp):
     (tmp_path / "big.tgds").write_bytes(forged)
     with pytest.raises(DataError, match="network of 900.* weights but holds"):
         tgds.load(tmp_path / "big.tgds")  # refused before anything is allocated
+    # the Fourier matrix is n_in x fourier: 6000 x 6000 floats (144 MB) from a 2 MB file
+    # whose other layers (18000 x 16) the padding covers
+    forged = _forge(data, lambda meta: meta["shapes"].update(n_in=6000, fourier=6000))
+    forged += bytes(2_000_000)
+    (tmp_path / "fourier.tgds").write_bytes(forged)
+    with pytest.raises(DataError, match="network of .* weights but holds"):
+        tgds.load(tmp_path / "fourier.tgds")
+    for key, value, expected in [
+        ("history_", "abc", "a table of lists of numbers"),
+        ("n_epochs_", "abc", "an integer >= 0"),
+        ("stopped_early_", "no", "true or false"),
+        ("features_", [1, 2], "a list of column names"),
+    ]:
+        (tmp_path / "typed.tgds").write_bytes(
+            _forge(data, lambda meta, k=key, v=value: meta["fitted"].update({k: v}))
+        )
+        with pytest.raises(DataError, match=f"corrupt {key}: expected {expected}"):
+            tgds.load(tmp_path / "typed.tgds")
     (tmp_path / "path.tgds").write_bytes(
         _forge(data, lambda meta: meta["params"].update(checkpoint_path="/tmp/x.tgds"))
     )

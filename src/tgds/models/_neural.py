@@ -766,6 +766,7 @@ class _TheoryGuidedNetwork(BaseEstimator):
         for key, value in fitted.items():
             if key not in _FITTED_ATTRIBUTES:
                 raise DataError(f"{where} sets an unknown fitted attribute {key!r}.")
+            _check_fitted_value(key, value, where)
             setattr(est, key, value)
         est.features_ = tuple(fitted["features_"])
         est.targets_ = tuple(fitted["targets_"])
@@ -1186,22 +1187,44 @@ def _encode_labels(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 #: The fitted attributes a model file may set (see ``_state_meta``).
-_FITTED_ATTRIBUTES = frozenset(
-    (
-        "features_",
-        "targets_",
-        "history_",
-        "best_epoch_",
-        "n_epochs_",
-        "stopped_early_",
-        "fit_time_",
-        "loss_terms_",
-        "n_features_in_",
-        "skipped_physics_",
-        "feature_names_in_",
-        "classes_",
-    )
-)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _is_names(v: Any) -> bool:
+    return isinstance(v, list) and all(isinstance(n, str) for n in v)
+
+
+_FITTED_TYPES: dict[str, tuple[Any, str]] = {
+    "features_": (_is_names, "a list of column names"),
+    "targets_": (_is_names, "a list of column names"),
+    "loss_terms_": (_is_names, "a list of loss-term names"),
+    "skipped_physics_": (_is_names, "a list of constraint names"),
+    "feature_names_in_": (_is_names, "a list of column names"),
+    "history_": (
+        lambda v: (
+            isinstance(v, dict)
+            and all(isinstance(x, list) and all(map(_is_number, x)) for x in v.values())
+        ),
+        "a table of lists of numbers, one for each loss term",
+    ),
+    "best_epoch_": (Int(0).test, "an integer >= 0"),
+    "n_epochs_": (Int(0).test, "an integer >= 0"),
+    "n_features_in_": (Int(0).test, "an integer >= 0"),
+    "stopped_early_": (lambda v: isinstance(v, bool), "true or false"),
+    "fit_time_": (_is_number, "a number of seconds"),
+    "classes_": (lambda v: isinstance(v, list) and bool(v), "a list of class labels"),
+}
+_FITTED_ATTRIBUTES = frozenset(_FITTED_TYPES)
+
+
+def _check_fitted_value(key: str, value: Any, where: str) -> None:
+    """A fitted attribute read from a model file must have the type ``fit`` gives it."""
+    test, expected = _FITTED_TYPES[key]
+    if not test(value):
+        raise DataError(f"{where} has a corrupt {key}: expected {expected}; got {value!r:.60}.")
 
 
 def _check_stored_size(est: Any, shapes: Any, size: int | None, where: str) -> None:
@@ -1215,6 +1238,7 @@ def _check_stored_size(est: Any, shapes: Any, size: int | None, where: str) -> N
     if min(widths) < 0 or not all(isinstance(w, int) for w in est.hidden):
         raise DataError(f"{where} has corrupt network shapes: widths {widths}.")
     weights = sum(a * b for a, b in zip(widths[:-1], widths[1:], strict=False))
+    weights += int(shapes["n_in"]) * int(shapes["fourier"])  # the Fourier matrix
     if size is not None and 4 * weights > size:
         raise DataError(
             f"{where} describes a network of {weights} weights but holds {size} bytes; "

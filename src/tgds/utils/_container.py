@@ -101,12 +101,20 @@ def read_container(
 
     meta, payload = _split(path, kind)
     like = template(meta)
+    stream = io.BytesIO(payload)
     try:
-        tree = eqx.tree_deserialise_leaves(io.BytesIO(payload), like)
+        tree = eqx.tree_deserialise_leaves(stream, like)
     except (ValueError, OSError, EOFError, RuntimeError, TypeError) as err:
         raise DataError(
-            f"file '{path}' does not match the structure its metadata describes: {err}"
+            f"file '{path}' does not match the structure its metadata describes (it is cut "
+            f"short, or was written for another structure): {err}"
         ) from None
+    extra = len(payload) - stream.tell()
+    if extra:  # appended data, or arrays of a larger structure read only in part
+        raise DataError(
+            f"file '{path}' holds {extra} bytes after the arrays its metadata describes; "
+            "it was damaged or altered."
+        )
     return meta, tree
 
 
