@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.exceptions import FitFailedWarning
 from sklearn.linear_model import Lasso, LinearRegression
 from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline
@@ -246,3 +247,34 @@ def test_splitter_errors_name_the_splitter(cv, X, message):
     must say which one refused X (it said only 'X column 'x' must be numeric')."""
     with pytest.raises(DataError, match=message):
         list(cv.split(X))
+
+
+class _FailsOnSecondFold(LinearRegression):
+    """A regressor that raises on fold 1 of KFold(4) over 40 rows (test rows 10-19)."""
+
+    def fit(self, X, y, **kw):
+        if 0 in X.index and 10 not in X.index:
+            raise ValueError("boom")
+        return super().fit(X, y, **kw)
+
+
+def test_compare_ranks_a_model_that_fails_on_a_fold_last_and_names_it():
+    theory = Theory([Variable("x"), Variable("y", role="target")])
+    X = pd.DataFrame({"x": np.linspace(0, 1, 40)})
+    y = 2 * X["x"]
+    models = {"fails": _FailsOnSecondFold(), "lin": LinearRegression()}
+    with pytest.warns(
+        FitFailedWarning, match=r"model 'fails' failed on fold 1 \(ValueError: boom\)"
+    ):
+        result = compare(models, X, y, theory, KFold(4))
+    rows = result.folds.set_index(["model", "fold"])
+    assert rows.loc[("fails", 1), "error"] == "ValueError: boom"
+    assert np.isnan(rows.loc[("fails", 1), "rmse"]) and pd.isna(rows.loc[("fails", 0), "error"])
+    assert rows.loc[("lin", 1), "rmse"] == pytest.approx(0.0, abs=1e-12)
+    assert result.best == "lin" and np.isnan(result.summary.loc["fails", "rmse"])
+    assert list(result.summary.index) == ["lin", "fails"]
+    with pytest.raises(ValueError, match="boom") as err:
+        compare(models, X, y, theory, KFold(4), error_score="raise")
+    assert "compare: model 'fails' failed on fold 1." in err.value.__notes__
+    with pytest.raises(DataError, match="error_score must be numpy.nan .* or 'raise'; got 0"):
+        compare(models, X, y, theory, KFold(4), error_score=0)

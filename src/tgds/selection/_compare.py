@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numbers
 import time
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import clone
+from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import check_cv
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _is_arraylike_not_scalar, _num_samples
@@ -37,7 +39,8 @@ class Comparison:
     """The result of :func:`compare`.
 
     ``folds``: one row per model and fold (``rmse``, ``mae``, ``r2``, ``consistency``,
-    ``violation_rate``, ``complexity``, ``fit_s``); ``summary``: one row per model with
+    ``violation_rate``, ``complexity``, ``fit_s``, and ``error``: empty, or the message of
+    a model whose fit failed on the fold); ``summary``: one row per model with
     the means over folds, the rank on each criterion and the overall rank, sorted by it.
     """
 
@@ -134,15 +137,33 @@ def _fold(
     fold: int,
     fit_params: dict,
     targets: Any = None,
+    error_score: Any = np.nan,
 ) -> dict:
     est = clone(model)
     start = time.perf_counter()
-    est.fit(X.iloc[train], y[train], **_rows_of(fit_params, len(X), train))
+    try:
+        est.fit(X.iloc[train], y[train], **_rows_of(fit_params, len(X), train))
+    except Exception as err:  # the model's own failure; a scoring error is the caller's
+        if isinstance(error_score, str):  # "raise"
+            err.add_note(f"compare: model {name!r} failed on fold {fold}.")
+            raise
+        error = f"{type(err).__name__}: {err}"
+        warnings.warn(
+            f"compare: model {name!r} failed on fold {fold} ({error:.300}); its scores on "
+            "that fold are NaN, so it ranks last. Pass error_score='raise' to see the traceback.",
+            FitFailedWarning,
+            stacklevel=2,
+        )
+        failed = dict.fromkeys(_FOLD_METRICS, np.nan) | {"n_test": len(test), "fit_s": np.nan}
+        return {"model": name, "fold": fold, **failed, "error": error}
     fit_s = time.perf_counter() - start
     metrics, _, _ = score_fold(
         est, X.iloc[test].reset_index(drop=True), y[test], theory, targets=targets
     )
-    return {"model": name, "fold": fold, **metrics, "fit_s": fit_s}
+    return {"model": name, "fold": fold, **metrics, "fit_s": fit_s, "error": None}
+
+
+_FOLD_METRICS = ("rmse", "mae", "r2", "consistency", "violation_rate", "complexity")
 
 
 def _rows_of(fit_params: dict, n: int, train: np.ndarray) -> dict:
@@ -180,6 +201,7 @@ def compare(
     fit_params: Mapping[str, Mapping[str, Any]] | None = None,
     n_jobs: int | None = None,
     targets: Sequence[str] | None = None,
+    error_score: float | str = np.nan,
 ) -> Comparison:
     """Fit and evaluate every model on the same folds of ``cv``.
 
@@ -210,6 +232,13 @@ def compare(
         The targets the models predict, in order (default: the theory's targets), e.g.
         ``["Lynx"]`` for models of one target of a two-target theory; the audit then
         leaves out the constraints that involve another target.
+    error_score : nan or "raise"
+        As in scikit-learn's ``cross_validate``: with NaN (the default) a model whose
+        ``fit`` raises on a fold gets NaN scores there (so it ranks last), a
+        ``FitFailedWarning`` names the model, the fold and the error, and the fold's
+        ``error`` column keeps the message; with ``"raise"`` the error propagates, with a
+        note naming the model and the fold. Errors in scoring (predictions of the wrong
+        shape) always propagate: they are mistakes in the call, not in one fold.
 
     Examples
     --------
@@ -260,6 +289,12 @@ def compare(
             f"{type(fit_params[bad[0]]).__name__} {fit_params[bad[0]]!r:.40}."
         )
     targets = names_of(targets, "targets", theory, "compare")  # before any model is fitted
+    is_nan = isinstance(error_score, float) and np.isnan(error_score)
+    if not (is_nan or error_score == "raise"):
+        raise DataError(
+            f"compare: error_score must be numpy.nan (a failed fold scores NaN) or 'raise'; "
+            f"got {error_score!r:.40}."
+        )
     X = X.reset_index(drop=True)
     splits = _splits(cv, X, y_arr, groups)
     jobs = (
@@ -274,6 +309,7 @@ def compare(
             k,
             dict(fit_params.get(name, {})),
             targets,
+            error_score,
         )
         for name, model in models.items()
         for k, (train, test) in enumerate(splits)
