@@ -323,3 +323,13 @@ def test_restore_containers_rejects_malformed_files_with_a_data_error(params, ki
     good = {"hidden": [8, 8], "path": "runs/x", "other": None}
     restore_containers(good, {"hidden": "tuple", "path": "Path", "other": "list"}, "m")
     assert good == {"hidden": (8, 8), "path": Path("runs/x"), "other": None}
+
+
+def test_read_table_says_how_to_install_the_parquet_reader(tmp_path, monkeypatch):
+    def no_engine(*args, **kwargs):
+        raise ImportError("Unable to find a usable engine; tried using: 'pyarrow', 'fastparquet'.")
+
+    monkeypatch.setattr(pd, "read_parquet", no_engine)
+    path = write(tmp_path, "data.parquet", b"PAR1")
+    with pytest.raises(DataError, match=r"needs pyarrow.*pip install 'tgds\[parquet\]'"):
+        read_table(path)

@@ -77,9 +77,10 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
             frame = pd.read_parquet(path)
             _check_unique(list(frame.columns), path)
             return frame
-    except ImportError as err:
+    except ImportError:
         raise DataError(
-            f"reading '{path}' needs an optional package: {err}. Install pyarrow: pip install pyarrow."
+            f"reading the Parquet file '{path}' needs pyarrow, which is not installed: "
+            "pip install 'tgds[parquet]' (or save the data as CSV)."
         ) from None
     except DataError:
         raise
