@@ -517,6 +517,14 @@ def test_missing_column_names_a_near_miss(theory: Theory) -> None:
     (issue,) = theory.check_data(pd.DataFrame(columns)).issues
     assert issue.kind == "missing_column"
     assert issue.message.endswith("; the data have 't ', which differs only in case or spaces")
+    columns["times"] = columns.pop("time")  # a similar name
+    issues = {i.column: i for i in theory.check_data(pd.DataFrame(columns)).issues}
+    assert issues["time"].message.endswith("; did you mean the data's column 'times'?")
+    # a column of another of the theory's variables is never suggested
+    columns = clean()
+    columns.pop("time")
+    (issue,) = theory.check_data(pd.DataFrame(columns)).issues
+    assert issue.message.endswith("unit s)")
 
 
 def test_dict_columns_must_be_one_dimensional(theory: Theory) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import html
 import math
 import numbers
@@ -218,6 +219,7 @@ def check_data(theory: Theory, data: Any, *, strict: bool = False) -> DataReport
         issues.append(DataIssue("", "no_rows", "error", "the data have no rows"))
     columns: list[ColumnSummary] = []
     numeric: dict[str, np.ndarray] = {}
+    names = {v.name for v in theory.variables}
     for var in theory.variables:
         if var.name not in frame:
             issues.append(
@@ -226,7 +228,7 @@ def check_data(theory: Theory, data: Any, *, strict: bool = False) -> DataReport
                     "missing_column",
                     "error",
                     f"column is missing (the theory's {var.role} variable, unit {var.unit})"
-                    + _near_miss(var.name, frame.columns),
+                    + _near_miss(var.name, [c for c in frame.columns if c not in names]),
                 )
             )
             continue
@@ -273,10 +275,14 @@ def _check_duplicates(frame: Any, names: list[str]) -> list[DataIssue]:
 
 
 def _near_miss(name: str, columns: list[str]) -> str:
-    """A hint naming a data column that differs from ``name`` only in case or spaces."""
+    """A hint naming a data column (not one of the theory's) that ``name`` may have been
+    meant to be: one that differs only in case or spaces, else the most similar name."""
     key = name.strip().casefold()
     close = [c for c in columns if c.strip().casefold() == key]
-    return f"; the data have {close[0]!r}, which differs only in case or spaces" if close else ""
+    if close:
+        return f"; the data have {close[0]!r}, which differs only in case or spaces"
+    similar = difflib.get_close_matches(name, columns, n=1, cutoff=0.8)
+    return f"; did you mean the data's column {similar[0]!r}?" if similar else ""
 
 
 def _check_column(frame: Any, var: Any) -> tuple[ColumnSummary, list[DataIssue], np.ndarray | None]:
