@@ -26,7 +26,7 @@ from tgds.refine import (
     audit,
     default_repairs,
 )
-from tgds.theory import Equation, Interactions, Monotonic, Theory, Variable
+from tgds.theory import Bounds, Equation, Interactions, Monotonic, Relation, Theory, Variable
 
 LAKE_TOML = Path(__file__).resolve().parents[1] / "examples" / "lake.toml"
 
@@ -177,3 +177,47 @@ def test_audit_binds_a_y_frame_by_name_and_refuses_missing_observations():
         DataError, match=r"y has 1 missing or infinite value\(s\) \(first at row 1\)"
     ):
         audit(model, theory, X, y=swapped.assign(a=[1.0, np.nan, 3.0]))  # was an rmse of NaN
+
+
+# -- bounds on a relation linear in one target -----------------------------------------------
+def _cooling_theory(extra=()):
+    return Theory(
+        [
+            Variable("t", "min"),
+            Variable("T_room", "degC"),
+            Variable("T", "degC", bounds=(0, 100), role="target"),
+        ],
+        relations=[Relation("excess", "T - T_room"), Relation("heat", "(T - T_room)**2"), *extra],
+        constraints=[
+            Bounds("excess", lower=0.0, name="above_room"),
+            Bounds("heat", upper=1.0, name="little_heat"),  # not linear in T: left to the audit
+        ],
+    )
+
+
+def test_project_to_bounds_enforces_bounds_on_a_relation_linear_in_the_target():
+    theory = _cooling_theory()
+    X = pd.DataFrame({"t": [0.0, 1.0, 2.0, 3.0], "T_room": [20.0, 20.0, np.nan, 99.5]})
+    preds = {"T": np.array([25.0, 18.0, 18.0, 98.0])}
+    out = ProjectToBounds().apply(RepairContext(theory, X, ("T",)), preds)["T"]
+    # 18 < 20 is lifted to T_room; a row without T_room is left as it is; the target's own
+    # bounds (T <= 100) still hold; 'heat' is not repaired (25 stays, (25 - 20)^2 > 1)
+    np.testing.assert_array_equal(out, [25.0, 20.0, 18.0, 99.5])
+    model = ConsistentRegressor(LinearRegression(), theory).fit(
+        X.iloc[[0, 1, 3]], np.array([25.0, 18.0, 98.0])
+    )
+    report = audit(model, theory, X.iloc[[0, 1, 3]])
+    assert report["above_room"].n_violations == 0 and report["little_heat"].n_violations > 0
+
+
+def test_project_to_bounds_flips_the_limits_of_a_decreasing_relation():
+    theory = Theory(
+        [Variable("x"), Variable("y", role="target")],
+        relations=[Relation("margin", "2*x - 4*y")],
+        constraints=[Bounds("margin", lower=0.0, upper=2.0)],  # x/2 - 1/2 <= y <= x/2
+    )
+    X = pd.DataFrame({"x": [2.0, 2.0, 2.0]})
+    out = ProjectToBounds().apply(
+        RepairContext(theory, X, ("y",)), {"y": np.array([-1.0, 0.7, 3.0])}
+    )
+    np.testing.assert_allclose(out["y"], [0.5, 0.7, 1.0])

@@ -41,7 +41,7 @@ from sklearn.isotonic import isotonic_regression
 
 from tgds.exceptions import DataError, TheoryError
 from tgds.refine._audit import numeric_column
-from tgds.theory import Equation, Monotonic, SymbolicExpression, Theory
+from tgds.theory import Bounds, Equation, Monotonic, SymbolicExpression, Theory
 from tgds.utils import group_codes, roundoff
 
 __all__ = [
@@ -74,27 +74,70 @@ class AbstractRepair(ABC):
 class ProjectToBounds(AbstractRepair):
     """Clip each target (or only ``target``) into its variable bounds and ``Bounds`` constraints.
 
+    A ``Bounds`` constraint on a relation that is linear in one predicted target with a
+    constant coefficient, ``a·y + b(inputs)`` (an excess over a reference,
+    ``T - T_room >= 0``), is a limit on that target row by row, and is enforced too,
+    before the target's own bounds (which win where the two cannot both hold). Bounds on
+    other relations are left to the audit.
+
     Examples
     --------
-    >>> from tgds.theory import Theory, Variable
+    >>> from tgds.theory import Bounds, Relation, Theory, Variable
     >>> t = Theory([Variable("x"), Variable("y", bounds=(0, 1), role="target")])
     >>> ctx = RepairContext(t, pd.DataFrame({"x": [0, 1, 2]}), ("y",))
     >>> ProjectToBounds().apply(ctx, {"y": np.array([-0.5, 0.5, 2.0])})["y"]
     array([0. , 0.5, 1. ])
+    >>> t = Theory(
+    ...     [Variable("x"), Variable("y", role="target")],
+    ...     relations=[Relation("excess", "y - x")],
+    ...     constraints=[Bounds("excess", lower=0.0)],
+    ... )
+    >>> ctx = RepairContext(t, pd.DataFrame({"x": [0.0, 1.0, 2.0]}), ("y",))
+    >>> ProjectToBounds().apply(ctx, {"y": np.array([0.5, 0.5, 3.0])})["y"]
+    array([0.5, 1. , 3. ])
     """
 
     target: str | None = None
 
     def apply(self, ctx: RepairContext, preds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        out = dict(preds)
-        for t in [self.target] if self.target else ctx.targets:
+        chosen = [self.target] if self.target else list(ctx.targets)
+        for t in chosen:
             if t not in preds:
                 raise TheoryError(
                     f"ProjectToBounds: {t!r} is not a predicted target; targets: {list(ctx.targets)}."
                 )
-            lo, hi = ctx.theory.target_bounds(t)
-            out[t] = np.clip(preds[t], lo, hi)
+        out = {**preds, **{t: np.asarray(preds[t], dtype=float) for t in chosen}}
+        relations = {r.name for r in ctx.theory.relations}
+        for c in ctx.theory.constraints:
+            if isinstance(c, Bounds) and c.quantity in relations:
+                _clip_affine(ctx, c, chosen, out)
+        for t in chosen:
+            out[t] = np.clip(out[t], *ctx.theory.target_bounds(t))
         return out
+
+
+def _clip_affine(ctx: RepairContext, c: Bounds, chosen: list[str], out: dict) -> None:
+    """Clip the target of ``a·y + b`` into ``c``'s limits, in place; nothing for another relation."""
+    expr = ctx.theory.expression_of(c.quantity)
+    params = ctx.theory.parameter_values()
+    of_y = expr.sympy.subs({s: params[s.name] for s in expr.sympy.free_symbols if s.name in params})
+    free = {s.name: s for s in of_y.free_symbols}
+    ys = [n for n in free if n in ctx.theory.targets]
+    if len(ys) != 1 or ys[0] not in chosen or any(n.startswith("D(") for n in free):
+        return
+    y = ys[0]
+    if sympy.diff(of_y, free[y]).free_symbols:  # not linear, or a coefficient of the inputs
+        return
+    owner = f"ProjectToBounds: bounds {c.label!r}"
+    values = {n: numeric_column(ctx.X, n, owner) for n in free if n != y}
+    with np.errstate(all="ignore"):
+        b = np.asarray(expr.evaluate({**values, y: np.zeros(len(ctx.X))}), dtype=float)
+        a = np.asarray(expr.evaluate({**values, y: np.ones(len(ctx.X))}), dtype=float) - b
+        lo = -np.inf if c.lower is None else (c.lower - b) / a
+        hi = np.inf if c.upper is None else (c.upper - b) / a
+    known = np.isfinite(a) & np.isfinite(b) & (a != 0)  # a missing input: the row is left
+    lo, hi = np.where(a > 0, lo, hi), np.where(a > 0, hi, lo)
+    out[y] = np.where(known, np.clip(out[y], lo, hi), out[y])
 
 
 @dataclass(frozen=True)
