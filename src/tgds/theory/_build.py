@@ -8,7 +8,9 @@ with a :class:`~tgds.exceptions.UnitError` naming the expression, the offending 
 and both dimensions, and inserts conversion factors where terms of the same dimension
 are written in different units (``x_m + y_km``), so that the result is in the unit of
 the first term (of the offset temperature, in ``difference + temperature``). Offset
-temperatures follow the rules in :mod:`tgds.theory._units`.
+temperatures follow the rules in :mod:`tgds.theory._units`: each node also records whether
+it is an absolute temperature (a name in K or degR, or sums and numeric multiples of one),
+which is never subtracted from, compared or equated with an offset temperature.
 The literal ``0`` is compatible with every dimension.
 """
 
@@ -30,6 +32,8 @@ from tgds.theory._units import (
     conversion_factor,
     dimension_text,
     offset_scale,
+    scale_shift,
+    unit_text,
     ureg,
 )
 
@@ -128,10 +132,16 @@ class Binding:
 
 @dataclass(frozen=True)
 class _Term:
+    """A built node. ``absolute``: a temperature on an absolute scale (a name declared in
+    K or degR, or sums and numeric multiples of one), which must not meet an offset
+    temperature. ``note``: why an offset temperature is one, for its error message."""
+
     expr: sympy.Expr
     info: UnitInfo | None
     node: ast.AST
     zero: bool = False
+    absolute: bool = False
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -153,9 +163,8 @@ def build(ctx: ParseContext, body: ast.expr, env: Mapping[str, Binding] | None =
     builder = _Builder(ctx, env)
     try:
         if isinstance(body, ast.Compare):  # an equation lhs == rhs, allowed by the parser
-            term = builder.combine(
-                body, builder.visit(body.left), builder.visit(body.comparators[0]), -1
-            )
+            left, right = builder.visit(body.left), builder.visit(body.comparators[0])
+            term = builder.combine(body, left, right, -1, "equated")
         else:
             term = builder.visit(body)
     except (
@@ -346,15 +355,15 @@ class _Builder:
         if binding is None:
             known = ", ".join(sorted(self.env)) or "none"
             raise self.ctx.fail(node, f"unknown name {name!r}; the theory knows: {known}")
-        return _Term(binding.expr, binding.info, node)
+        return _Term(binding.expr, binding.info, node, absolute=binding.info.absolute_temperature)
 
     def visit_UnaryOp(self, node: ast.UnaryOp) -> _Term:
         operand = self.visit(node.operand)
         if isinstance(node.op, ast.UAdd):
-            return _Term(operand.expr, operand.info, node, operand.zero)
+            return _Term(operand.expr, operand.info, node, operand.zero, operand.absolute)
         if operand.info is not None and operand.info.offset:
             raise self._offset_error(operand, "negated")
-        return _Term(-operand.expr, operand.info, node, operand.zero)
+        return _Term(-operand.expr, operand.info, node, operand.zero, operand.absolute)
 
     def visit_BinOp(self, node: ast.BinOp) -> _Term:
         left, right = self.visit(node.left), self.visit(node.right)
@@ -365,13 +374,19 @@ class _Builder:
         for term in (left, right):
             if term.info is not None and term.info.offset:
                 raise self._offset_error(term, "multiplied or divided")
+        if not self.checking:
+            expr = (
+                left.expr * right.expr if isinstance(node.op, ast.Mult) else left.expr / right.expr
+            )
+            return _Term(expr, None, node)
+        # an absolute temperature times a number is one still (the mean (T1 + T2)/2)
+        absolute = left.absolute and right.info.unit.dimensionless
         if isinstance(node.op, ast.Mult):
-            expr = left.expr * right.expr
-            info = UnitInfo(left.info.unit * right.info.unit) if self.checking else None
-        else:
-            expr = left.expr / right.expr
-            info = UnitInfo(left.info.unit / right.info.unit) if self.checking else None
-        return _Term(expr, info, node)
+            absolute = absolute or (right.absolute and left.info.unit.dimensionless)
+            info = UnitInfo(left.info.unit * right.info.unit)
+            return _Term(left.expr * right.expr, info, node, absolute=absolute)
+        info = UnitInfo(left.info.unit / right.info.unit)
+        return _Term(left.expr / right.expr, info, node, absolute=absolute)
 
     def visit_Call(self, node: ast.Call) -> _Term:
         name = node.func.id
@@ -396,32 +411,44 @@ class _Builder:
             info = UnitInfo(arg.info.unit**0.5) if self.checking else None
             return _Term(sympy.sqrt(arg.expr), info, node)
         if name == "abs":
-            return _Term(sympy.Abs(arg.expr), arg.info, node)
+            return _Term(sympy.Abs(arg.expr), arg.info, node, absolute=arg.absolute)
         return _Term(sympy.sign(arg.expr), _DIMENSIONLESS if self.checking else None, node)  # sign
 
     # -- composite rules ------------------------------------------------------------
-    def combine(self, node: ast.AST, left: _Term, right: _Term, sign: int) -> _Term:
-        """``left + right`` (sign 1) or ``left - right`` (sign -1), with unit rules."""
+    def combine(
+        self, node: ast.AST, left: _Term, right: _Term, sign: int, verb: str | None = None
+    ) -> _Term:
+        """``left + right`` (sign 1) or ``left - right`` (sign -1), with unit rules.
+
+        ``verb`` names the operation in messages (``"equated"`` for ``lhs == rhs``)."""
         if not self.checking:
             return _Term(left.expr + sign * right.expr, None, node)
         if right.zero:
-            return _Term(left.expr, left.info, node, left.zero)
+            return _Term(left.expr, left.info, node, left.zero, left.absolute, left.note)
         if left.zero:
             if sign < 0 and right.info.offset:
                 raise self._offset_error(right, "negated")
-            return _Term(sign * right.expr, right.info, node)
-        self.same_dimension(node, left, right, "added" if sign > 0 else "subtracted")
+            return _Term(sign * right.expr, right.info, node, absolute=right.absolute)
+        verb = verb or ("added" if sign > 0 else "subtracted")
+        self.same_dimension(node, left, right, verb)
+        if sign < 0:  # a kelvin value added to a degC temperature can only be a difference
+            self.same_temperature_scale(node, left, right, verb)
         if right.info.offset:
             return self.combine_offset(node, left, right, sign)
         # in the unit of the left term; an offset temperature plus a difference stays offset
-        return _Term(left.expr + sign * right.expr * self.factor(right, left), left.info, node)
+        expr = left.expr + sign * right.expr * self.factor(right, left)
+        if left.info.offset:
+            note = self._temperature_note(node, left, right) if sign < 0 else ""
+            return _Term(expr, left.info, node, note=note)
+        # absolute +- difference and absolute + absolute (a sum to average) stay absolute
+        absolute = left.absolute or right.absolute if sign > 0 else left.absolute != right.absolute
+        return _Term(expr, left.info, node, absolute=absolute)
 
     def combine_offset(self, node: ast.AST, left: _Term, right: _Term, sign: int) -> _Term:
-        """``left +/- right`` where ``right`` is an offset temperature."""
+        """``left +/- right`` where ``right`` is an offset temperature (scales already checked)."""
         if left.info.offset:
             if sign > 0:
                 raise self._offset_error(right, "added to another offset temperature")
-            self.same_offset_scale(left, right, "subtracted")
             return _Term(left.expr - right.expr, UnitInfo(left.info.unit), node)  # a difference
         if sign < 0:
             raise self._offset_error(right, "subtracted from a temperature difference")
@@ -503,6 +530,7 @@ class _Builder:
         left, right = self.visit(cond_node.left), self.visit(cond_node.comparators[0])
         if self.checking and not (left.zero or right.zero):
             self.same_dimension(cond_node, left, right, "compared")
+            self.same_temperature_scale(cond_node, left, right, "compared")
             self.same_temperature_kind(left, right, "compared")
         rhs = right.expr * (
             self.factor(right, left) if self.checking and not (left.zero or right.zero) else 1
@@ -518,13 +546,15 @@ class _Builder:
         a, b = self.visit(a_node), self.visit(b_node)
         first, second = self.aligned(node, [a, b], "the two branches of where()")
         self.check_size(cond, first.expr, second.expr, selection=5)
-        return _Term(sympy.Piecewise((first.expr, cond), (second.expr, True)), first.info, node)
+        expr = sympy.Piecewise((first.expr, cond), (second.expr, True))
+        return _Term(expr, first.info, node, absolute=first.absolute or second.absolute)
 
     def extremum(self, node: ast.Call, name: str, args: list[_Term]) -> _Term:
         aligned = self.aligned(node, args, f"the arguments of {name}()")
         self.check_size(*[t.expr for t in aligned], selection=len(aligned))
         func = sympy.Min if name == "min" else sympy.Max
-        return _Term(func(*[t.expr for t in aligned]), aligned[0].info, node)
+        absolute = any(t.absolute for t in aligned)
+        return _Term(func(*[t.expr for t in aligned]), aligned[0].info, node, absolute=absolute)
 
     # -- helpers --------------------------------------------------------------------
     def aligned(self, node: ast.AST, terms: list[_Term], what: str) -> list[_Term]:
@@ -535,11 +565,12 @@ class _Builder:
         out = []
         for t in terms:
             if t.zero or t is ref:
-                out.append(_Term(t.expr, ref.info, t.node))
+                out.append(_Term(t.expr, ref.info, t.node, absolute=t.absolute))
                 continue
             self.same_dimension(node, ref, t, f"used together as {what}")
+            self.same_temperature_scale(node, ref, t, f"used together as {what}")
             self.same_temperature_kind(ref, t, f"used together as {what}")
-            out.append(_Term(t.expr * self.factor(t, ref), ref.info, t.node))
+            out.append(_Term(t.expr * self.factor(t, ref), ref.info, t.node, absolute=t.absolute))
         return out
 
     def name_info(self, node: ast.Name, kind: str, role: str) -> UnitInfo | None:
@@ -558,13 +589,49 @@ class _Builder:
 
     def same_dimension(self, node: ast.AST, a: _Term, b: _Term, verb: str) -> None:
         if a.info.unit.dimensionality != b.info.unit.dimensionality:
+            hint = ""
+            if (a.info.offset or b.info.offset) and isinstance(
+                (b if a.info.offset else a).node, ast.Constant
+            ):
+                hint = (
+                    "; a number has no unit: to convert a temperature in degC to kelvin, write "
+                    "a relation declared empirical (expression = 'T + 273.15', unit = 'K', "
+                    "empirical = true)"
+                )
             raise self._unit_error(
                 f"the terms {self._segment(a)!r} and {self._segment(b)!r} are {verb} but have "
-                f"different dimensions: {a.info.describe()} and {b.info.describe()}"
+                f"different dimensions: {a.info.describe()} and {b.info.describe()}{hint}"
             )
 
+    def same_temperature_scale(self, node: ast.AST, a: _Term, b: _Term, verb: str) -> None:
+        """Refuse an offset temperature beside a temperature on another scale: degC beside
+        degF, K or degR. A factor alone would convert them wrongly (0 degC is 273.15 K)."""
+        if not (a.info.offset or b.info.offset):
+            return
+        if a.info.offset and b.info.offset and a.info.unit == b.info.unit:
+            return
+        offset, other = (a, b) if a.info.offset else (b, a)
+        if not (other.info.offset or other.absolute):
+            return  # a difference: same_temperature_kind and combine decide
+        shift = scale_shift(offset.info, other.info)
+        if other.info.offset:
+            why = f"both are offset temperatures, and {shift}; tgds converts units by a factor only"
+        else:
+            why = (
+                f"{self._segment(offset)!r} is an offset temperature ({offset_scale(offset.info.unit)}) "
+                f"and {self._segment(other)!r} is not ({other.info.unit}), and {shift}; tgds "
+                f"converts units by a factor only, never by a shift, so it takes "
+                f"{self._segment(other)!r} for a temperature difference, which gives a wrong result"
+            )
+        where = self._segment_of(node)
+        where = f"in {where!r}, " if where and where != self.ctx.text else ""
+        raise self._unit_error(
+            f"{where}the temperatures {self._operand(a)} and {self._operand(b)} are {verb}, but "
+            f"are on different temperature scales: {why}. {_same_scale_fix(a.info, b.info)}"
+        )
+
     def same_temperature_kind(self, a: _Term, b: _Term, verb: str) -> None:
-        """Refuse an offset temperature beside a difference, or two offset scales."""
+        """Refuse an offset temperature beside a difference (after same_temperature_scale)."""
         if a.info.offset != b.info.offset:
             offset, plain = (a, b) if a.info.offset else (b, a)
             raise self._unit_error(
@@ -575,16 +642,16 @@ class _Builder:
                 "difference (it converts units by a factor only, never by the shift between an "
                 "offset scale and kelvin); if both are temperatures, declare them in one unit"
             )
-        self.same_offset_scale(a, b, verb)
 
-    def same_offset_scale(self, a: _Term, b: _Term, verb: str) -> None:
-        # degC and degF differ by an offset, not only a factor: a factor alone would be wrong.
-        if a.info.offset and b.info.offset and a.info.unit != b.info.unit:
-            raise self._unit_error(
-                f"the terms {self._segment(a)!r} and {self._segment(b)!r} are {verb}, but are offset "
-                "temperatures on different scales (e.g. degC and degF); declare both in one unit, "
-                "or use kelvin"
-            )
+    def _temperature_note(self, node: ast.AST, offset: _Term, difference: _Term) -> str:
+        """Why ``offset - difference`` is a temperature, for a later error on it."""
+        scale = unit_text(offset.info)
+        return (
+            f"{self._segment(difference)!r} is a temperature difference "
+            f"({unit_text(difference.info)}), so {self._segment_of(node)!r} is a {scale} "
+            f"temperature, not a difference: if {self._segment(difference)!r} is a temperature, "
+            f"declare it in {scale!r} like {self._segment(offset)!r}"
+        )
 
     def factor(self, term: _Term, ref: _Term) -> sympy.Expr:
         f = conversion_factor(term.info.unit, ref.info.unit)
@@ -606,7 +673,19 @@ class _Builder:
     def _segment(self, term: _Term) -> str:
         return ast.get_source_segment(self.ctx.text, term.node) or str(term.expr)
 
+    def _segment_of(self, node: ast.AST) -> str:
+        return ast.get_source_segment(self.ctx.text, node) or ""
+
+    def _operand(self, term: _Term) -> str:
+        """``'T' (degC)``: a term and its unit as declared."""
+        return f"{self._segment(term)!r} ({unit_text(term.info)})"
+
     def _offset_error(self, term: _Term, verb: str) -> UnitError:
+        if term.note:  # an offset temperature minus a difference, maybe meant as T - T0
+            return self._unit_error(
+                f"{self._segment(term)!r} is an offset temperature, which cannot be {verb}: "
+                f"the result would depend on where the scale's zero is. Here {term.note}."
+            )
         return self._unit_error(
             f"{self._segment(term)!r} is an offset temperature (e.g. degC), which cannot be {verb}: "
             "the result would depend on where the scale's zero is. Use kelvin (unit = 'K'), "
@@ -615,3 +694,16 @@ class _Builder:
 
     def _unit_error(self, why: str) -> UnitError:
         return UnitError(f"{self.ctx.owner} {self.ctx.text!r}: {why}")
+
+
+def _same_scale_fix(a: UnitInfo, b: UnitInfo) -> str:
+    """The advice for temperatures ``a`` and ``b`` on two scales, in their declared units."""
+    differences = [
+        f"{'delta_' * i.offset + unit_text(i)!r} beside {unit_text(i)} temperatures"
+        for i in sorted(dict.fromkeys((a, b)), key=lambda i: not i.offset)
+    ]
+    return (
+        f"If both are temperatures, declare both in the same unit (both {unit_text(a)!r} or "
+        f"both {unit_text(b)!r}); a temperature difference should be declared "
+        f"{' or '.join(differences)}"
+    )

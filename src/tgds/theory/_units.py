@@ -4,20 +4,27 @@ Temperatures in degC or degF are *offset* units: 20 degC is not twice 10 degC. t
 carries such a quantity as its *delta* unit (``delta_degC``, equal in size to a kelvin)
 plus an ``offset`` flag. In checked expressions an offset temperature may be compared
 with another one of the same unit, have a temperature difference added to it, or be
-subtracted from another one (the result is a difference and can then be multiplied
-freely); multiplying, dividing, raising it to a power or passing it to a function is
-refused, because the result would depend on where the scale's zero is. So is using
-offset temperatures on two scales together (degC with degF), as they differ by more than
-a factor. Empirical formulas written for a temperature in degC (such as the density of
-water) are declared ``empirical = true``: they are evaluated on the numbers in the
-declared units.
-Units are converted by a factor only, never shifted: beside an offset temperature a value
-in kelvin (or ``delta_degC``) is taken for a temperature difference (``T_degC + dT_K`` is
-a degC temperature). So an absolute temperature is not converted between degC and K,
-which would add 273.15: a relation declared in K whose expression is in degC (or a
-physics model's output in degC for a target in K) is refused; declare one unit, or write
-the conversion in an empirical relation (``T + 273.15``, unit ``K``).
-A derivative with respect to a degC variable has the unit ``1/delta_degC`` (= 1/K).
+subtracted from another one of the same unit (the result is a difference and can then be
+multiplied freely); multiplying, dividing, raising it to a power or passing it to a
+function is refused, because the result would depend on where the scale's zero is.
+Empirical formulas written for a temperature in degC (such as the density of water) are
+declared ``empirical = true``: they are evaluated on the numbers in the declared units.
+Units are converted by a factor only, never shifted, so temperatures on two scales are
+never used together: subtracting, comparing or equating an offset temperature with one on
+another scale (degC with degF, or with an *absolute* temperature: a quantity declared in
+``K`` or ``degR``, or computed from one by sums and numeric factors) is refused, as the
+two differ by a shift as well as a factor. Declare both in one unit; declare a temperature
+difference ``delta_degC`` (beside degC). A kelvin value *added* to an offset temperature
+can only be a difference (``T_degC + dT_K`` is a degC temperature), and so is a kelvin
+value made within the expression from other units (a lapse rate in K/m times a height)
+or as a difference of kelvin temperatures; a relation's result in K is taken as a
+temperature (declare it ``delta_degC`` where it is a difference). Kelvin and degR share
+their zero, so they convert by a factor alone. An absolute temperature is not converted
+between degC and K, which would add 273.15: a relation declared in K whose expression is
+in degC (or a physics model's output in degC for a target in K) is refused; declare one
+unit, or write the conversion in an empirical relation (``T + 273.15``, unit ``K``).
+A derivative with respect to a degC variable has the unit ``1/delta_degC`` (= 1/K), and a
+coefficient in ``1/K`` multiplies a degC difference with no factor.
 """
 
 from __future__ import annotations
@@ -37,10 +44,13 @@ __all__ = [
     "dimension_text",
     "conversion_factor",
     "offset_scale",
+    "unit_text",
+    "scale_shift",
 ]
 
 #: The unit registry shared by every tgds object. Never modified after import.
 ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=False)
+_TEMPERATURE = ureg.kelvin.dimensionality
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,16 @@ class UnitInfo:
     @property
     def dimensionless(self) -> bool:
         return not self.offset and self.unit.dimensionless
+
+    @property
+    def absolute_temperature(self) -> bool:
+        """A temperature in an absolute unit (``K``, ``degR``), which may be a temperature
+        or a difference; ``delta_degC`` is a difference only, ``degC`` is offset."""
+        return (
+            not self.offset
+            and self.unit.dimensionality == _TEMPERATURE
+            and "delta_" not in str(self.unit)
+        )
 
     def describe(self) -> str:
         return dimension_text(self.unit) + (" (offset temperature)" if self.offset else "")
@@ -172,3 +192,20 @@ def offset_scale(delta: pint.Unit) -> pint.Unit:
 def conversion_factor(source: pint.Unit, target: pint.Unit) -> float:
     """The number that converts a magnitude in ``source`` to one in ``target``."""
     return float(ureg.Quantity(1.0, source).to(target).magnitude)
+
+
+def unit_text(info: UnitInfo) -> str:
+    """A unit as a person declares it: ``degC``, ``K``, ``delta_degC``, ``K / m``."""
+    unit = offset_scale(info.unit) if info.offset else info.unit
+    return f"{unit:~}".replace("Δ°", "delta_deg").replace("°", "deg") or "1"
+
+
+def scale_shift(offset: UnitInfo, other: UnitInfo) -> str:
+    """Where the zero of ``offset``'s scale lies on ``other``'s, e.g. ``0 degC is 273.15 K``;
+    empty when pint cannot say."""
+    target = offset_scale(other.unit) if other.offset else other.unit
+    try:
+        zero = ureg.Quantity(0.0, offset_scale(offset.unit)).to(target).magnitude
+    except pint.errors.PintError:
+        return ""
+    return f"0 {unit_text(offset)} is {float(zero):g} {unit_text(other)}"
