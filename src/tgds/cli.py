@@ -10,6 +10,7 @@ unwritable output folder, a wrong option).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,9 +30,26 @@ app = typer.Typer(
 EXIT_OK, EXIT_PROBLEMS, EXIT_BAD_INPUT = 0, 1, 2
 
 
-def _fail(err: Exception) -> typer.Exit:
-    typer.echo(f"error: {err}", err=True)
+def _fail(err: Exception, data: str | None = None) -> typer.Exit:
+    """Print ``err`` and exit with code 2. ``data`` names where the data came from (``data
+    file 'new.csv'``), for the library's messages that call it ``X``."""
+    message = str(err)
+    if data is not None:
+        # the estimators call the frame they were given X; here it is a file the user named
+        message = re.sub(
+            r"\bX (lacks the input column|contains NaN or infinite values|has no column)",
+            lambda m: f"{data} {m[1]}",
+            message,
+        )
+        message = message.replace("on this data: it lacks", f"on this data: {data} lacks")
+    typer.echo(f"error: {message}", err=True)
     return typer.Exit(EXIT_BAD_INPUT)
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters escaped: a run folder may come from someone else,
+    and its stored error must not drive the terminal."""
+    return "".join(c if c.isprintable() or c == "\n" else repr(c)[1:-1] for c in text)
 
 
 def _version(value: bool) -> None:
@@ -141,8 +159,10 @@ def run_command(
     from tgds.runs import execute, load_experiment
     from tgds.runs import resume as resume_run
 
+    data = None
     try:
         if resume is not None:
+            data = _data_of_run(resume, runs_dir)
             result = resume_run(resume, root=runs_dir, quiet=quiet, force=force)
         elif force:
             raise typer.BadParameter("--force goes with --resume RUN.")
@@ -150,10 +170,29 @@ def run_command(
             raise typer.BadParameter("give an experiment file, or --resume RUN.")
         else:
             exp = load_experiment(experiment)
+            data = _data_label(exp.data)
             result = execute(replace(exp, output_dir=runs_dir) if runs_dir else exp, quiet=quiet)
     except TgdsError as err:
-        raise _fail(err) from None
+        raise _fail(err, data) from None
     _print_result(result)
+
+
+def _data_label(spec: dict) -> str:
+    from tgds.runs._runner import _data_label as label
+
+    return label(spec)
+
+
+def _data_of_run(run: str, runs_dir: Path | None) -> str | None:
+    """How messages name the data of a run to resume (its experiment.toml's [data]), or
+    None where that cannot be read: resuming reports that itself."""
+    from tgds.runs._store import read_run_toml
+
+    try:
+        spec = read_run_toml(_index(runs_dir).open(run).path / "experiment.toml").get("data")
+    except (TgdsError, OSError):
+        return None
+    return _data_label(spec) if isinstance(spec, dict) else None
 
 
 @app.command()
@@ -218,7 +257,7 @@ def predict(
             _index(runs_dir).open(run), read_table(data), model=model, fold=fold
         )
     except TgdsError as err:
-        raise _fail(err) from None
+        raise _fail(err, f"data file '{data}'") from None
     if output is not None:
         from tgds.utils import atomic_write_csv
 
@@ -260,6 +299,8 @@ def runs_show(
     typer.echo(
         f"run {folder.id}: {status['state']} (started {status.get('started')}, finished {status.get('finished', '-')})"
     )
+    if status.get("error"):
+        typer.echo(f"error: {_printable(str(status['error']))}")
     if table is not None:
         typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
 

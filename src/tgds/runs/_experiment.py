@@ -2,6 +2,9 @@
 
 Everything is checked before a run folder is created, so a bad file leaves nothing
 behind; errors name the file, the table, the key, what was expected and what is allowed.
+What a model asks of the theory (its constraint names, input variables, a physics model
+with ``outputs``) is checked here too, against the theory the file names; the data is
+checked by the runner, still before a run folder is made.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from tgds.datasets._files import BUNDLED_THEORIES
-from tgds.exceptions import TgdsError
+from tgds.exceptions import TgdsError, TheoryError
+from tgds.theory import Theory
 
-__all__ = ["Experiment", "ExperimentError", "ModelSpec", "load_experiment"]
+__all__ = ["Experiment", "ExperimentError", "ModelSpec", "load_experiment", "load_theory"]
 
 MODEL_KINDS = ("physics", "neural", "gradient_boosting")
 VALIDATION_KINDS = ("holdout", "blocked_time", "regime", "extrapolation")
@@ -67,6 +71,12 @@ class Experiment:
     output_dir: Path
     mlflow: str | None = None
     description: str = ""
+    file: Path | None = None  # the file it was read from, for messages; None when made in code
+
+    @property
+    def label(self) -> str:
+        """How messages name the experiment: ``experiment file '<path>'``."""
+        return f"experiment file '{self.file}'" if self.file is not None else "experiment"
 
     def to_toml_dict(self) -> dict[str, Any]:
         """The resolved experiment (absolute paths, defaults filled in) as TOML-ready data."""
@@ -142,17 +152,19 @@ def load_experiment(path: str | Path) -> Experiment:
     path = Path(path)
     if not path.is_file():
         raise ExperimentError(f"experiment file '{path}' does not exist.")
-    r = _Reader(f"experiment file '{path}'")
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise ExperimentError(f"experiment file '{path}' is not valid TOML: {err}.") from None
-    return parse_experiment(raw, path.resolve().parent, r)
+    return parse_experiment(raw, path.resolve().parent, path)
 
 
-def parse_experiment(raw: dict, base: Path, r: _Reader | None = None) -> Experiment:
-    """Validate experiment data already read from TOML; relative paths are taken from ``base``."""
-    r = r or _Reader("experiment")
+def parse_experiment(raw: dict, base: Path, file: Path | None = None) -> Experiment:
+    """Validate experiment data already read from TOML; relative paths are taken from ``base``.
+
+    ``file``, the file the data was read from, is named in the messages.
+    """
+    r = _Reader(f"experiment file '{file}'" if file is not None else "experiment")
     r.keys(raw, _TOP, "top level")
     name = r.typed(raw.get("name"), str, "a name such as 'lake-demo'", "key 'name'")
     if not _NAME.fullmatch(name):
@@ -177,6 +189,7 @@ def parse_experiment(raw: dict, base: Path, r: _Reader | None = None) -> Experim
     target = raw.get("target")
     if target is not None:
         r.typed(target, str, "a target column name", "key 'target'")
+    _check_against_theory(r, theory, target, models)
     return Experiment(
         name=name,
         base=base,
@@ -188,6 +201,7 @@ def parse_experiment(raw: dict, base: Path, r: _Reader | None = None) -> Experim
         output_dir=base / out_dir,  # an absolute path stays itself
         mlflow=mlflow,
         description=r.typed(raw.get("description", ""), str, "text", "key 'description'"),
+        file=file,
     )
 
 
@@ -436,3 +450,105 @@ def _model_keys(kind: str) -> tuple[str, ...]:
     from sklearn.ensemble import HistGradientBoostingRegressor  # noqa: PLC0415
 
     return ("inputs", *HistGradientBoostingRegressor().get_params())
+
+
+# -- what the models ask of the theory ---------------------------------------------------------
+def load_theory(spec: dict[str, Any]) -> Theory:
+    """The theory of a ``[theory]`` table: a bundled one, or a TOML file."""
+    from tgds.datasets import load_theory as bundled  # noqa: PLC0415
+
+    return bundled(spec["bundled"]) if "bundled" in spec else Theory.from_toml(spec["path"])
+
+
+def _check_against_theory(
+    r: _Reader, spec: dict[str, Any], target: str | None, models: tuple[ModelSpec, ...]
+) -> None:
+    """The target and what each model asks of the theory, so that a typo in a constraint
+    name fails when the file is read, not after other models have trained."""
+    theory = load_theory(spec)
+    label = (
+        f"the bundled theory '{spec['bundled']}'"
+        if "bundled" in spec
+        else f"the theory file '{spec['path']}'"
+    )
+    if target is None and not theory.targets:
+        raise r.fail(
+            "key 'target'",
+            f"{label} declares no target variable; give target = '<the column to predict>' "
+            "or mark a variable role = 'target'.",
+        )
+    if target is not None and target not in theory.targets:
+        raise r.fail(
+            "key 'target'",
+            f"expected a target variable of {label}: one of {list(theory.targets)}; "
+            f"got {target!r}. Mark it role = 'target' in the theory to predict it.",
+        )
+    for i, model in enumerate(models):
+        where = f"[[models]] #{i + 1} ({model.name})"
+        if model.kind == "physics":
+            _check_physics_model(r, theory, label, where)
+        elif model.kind == "neural":
+            _check_neural(r, theory, label, where, model.params)
+
+
+def _check_physics_model(r: _Reader, theory: Theory, label: str, where: str) -> None:
+    pm = theory.physics_model
+    if pm is None or pm.outputs is None:
+        has = (
+            "no [physics_model]"
+            if pm is None
+            else f"a physics model with {pm.kind} (an ODE)"
+            if pm.kind == "rates"
+            else f"a physics model given as a {pm.kind}"
+        )
+        raise r.fail(
+            f"{where} key 'kind'",
+            "kind = 'physics' predicts with the theory's physics model, which must give "
+            f"outputs = {{<target> = '<expression>'}}; {label} has {has}, which "
+            "PhysicsModelRegressor cannot evaluate. Use kind = 'neural' or "
+            "'gradient_boosting' for this theory, or give it [physics_model] outputs.",
+        )
+    from tgds.models import PhysicsModelRegressor  # noqa: PLC0415
+
+    try:
+        PhysicsModelRegressor(theory=theory)._compile()
+    except TheoryError as err:  # e.g. a parameter without a value
+        raise r.fail(f"{where} key 'kind'", f"{err}") from None
+
+
+def _check_neural(
+    r: _Reader, theory: Theory, label: str, where: str, params: dict[str, Any]
+) -> None:
+    variables = [v.name for v in theory.variables]
+    inputs = params.get("inputs")
+    if inputs is None and not theory.inputs:
+        raise r.fail(
+            f"{where} key 'inputs'",
+            f"{label} declares no input variable; give inputs = ['<column>', ...].",
+        )
+    unknown = [c for c in inputs or () if c not in variables]
+    if unknown:
+        raise r.fail(
+            f"{where} key 'inputs'",
+            f"expected variables of {label}: {variables}; got {unknown}, which it does not declare.",
+        )
+    labels = [c.label for c in theory.constraints]
+    physics = params.get("physics", "all")
+    if isinstance(physics, list):
+        unknown = [p for p in physics if p not in labels]
+        if unknown:
+            raise r.fail(
+                f"{where} key 'physics'",
+                f"expected 'all', 'none' or a list of the constraint names of {label}: "
+                f"{labels}; got {unknown}, which it does not have.",
+            )
+        labels = physics
+    weights = params.get("physics_weight")
+    if isinstance(weights, dict) and physics != "none":
+        unknown = sorted(set(weights) - {"*"} - set(labels))
+        if unknown:
+            raise r.fail(
+                f"{where} key 'physics_weight'",
+                f"expected weights of constraints of {label} that the model uses: {labels} "
+                f"(or '*' for the rest); got {unknown}.",
+            )

@@ -3,10 +3,16 @@
 The work is split into units (one model on one fold). A unit is done when its
 ``metrics.json`` exists, so an interrupted run resumed with ``tgds run --resume``
 redoes only the missing units; neural units also resume from their checkpoint.
+
+Before a run folder is made, the data is checked against what each model needs (its
+input columns exist and hold numbers, finite ones for the physics and neural models) and
+the ``[validation]`` columns against the data; errors name the experiment file, the
+``[[models]]`` entry or ``[validation]`` key, and the data file.
 """
 
 from __future__ import annotations
 
+import difflib
 import socket
 import time
 from collections.abc import Callable
@@ -24,6 +30,7 @@ from tgds.runs._experiment import (
     ModelSpec,
     estimator_params,
     is_local_uri,
+    load_theory,
     parse_experiment,
 )
 from tgds.runs._store import RunError, RunFolder, RunIndex, read_run_toml
@@ -52,12 +59,6 @@ class RunResult:
 
 
 # -- inputs ------------------------------------------------------------------------------------
-def load_theory(spec: dict[str, Any]) -> Theory:
-    from tgds.datasets import load_theory as bundled  # noqa: PLC0415
-
-    return bundled(spec["bundled"]) if "bundled" in spec else Theory.from_toml(spec["path"])
-
-
 def load_data(spec: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """The data table and, when asked for, the unlabeled points (``[data] unlabeled``)."""
     from tgds.datasets import load_lotka_volterra, make_lake, read_table  # noqa: PLC0415
@@ -288,9 +289,8 @@ def execute(exp: Experiment, *, quiet: bool = False, folder: RunFolder | None = 
         theory = load_theory(exp.theory)
         data, unlabeled = load_data(exp.data)
         target = exp.target or (theory.targets[0] if theory.targets else None)
-        data = _labelled(data, target)
-        folds = make_folds(exp.validation, data, theory)
-    _check_inputs(exp, theory, data)
+        data = _checked_data(exp, theory, data, unlabeled, target)
+        folds = _folds(exp, data, theory)
     index = RunIndex(exp.output_dir)
     if folder is None:
         folder = index.create(exp.name, files={"experiment.toml": _emit_experiment(exp)})
@@ -347,7 +347,7 @@ def resume(
     if (folder.path / "theory.toml").is_file() and isinstance(raw.get("theory"), dict):
         # the run's own copy of the theory, whatever became of the original file
         raw["theory"] = {"path": str(folder.path / "theory.toml")}
-    exp = parse_experiment(raw, folder.path)
+    exp = parse_experiment(raw, folder.path, file)
     exp = Experiment(**{**exp.__dict__, "output_dir": folder.path.parent})
     return execute(exp, quiet=quiet, folder=folder)
 
@@ -371,48 +371,179 @@ def _refuse_if_running(folder: RunFolder, force: bool = False) -> None:
     folder.set_status("failed", error=f"taken over from host {host!r} (process {pid}) by --force")
 
 
-def _labelled(data: pd.DataFrame, target: str | None) -> pd.DataFrame:
-    """The rows with a numeric value of ``target``."""
+def _data_label(spec: dict[str, Any]) -> str:
+    """How messages name the experiment's data: ``data file '<path>'`` or ``data 'bundled:lake'``."""
+    return f"data file '{spec['path']}'" if "path" in spec else f"data '{spec.get('source')}'"
+
+
+def _checked_data(
+    exp: Experiment,
+    theory: Theory,
+    data: pd.DataFrame,
+    unlabeled: pd.DataFrame | None,
+    target: str | None,
+) -> pd.DataFrame:
+    """The rows with a value of ``target``, once the target and every model's input columns
+    are checked (before a run folder is made); messages give the rows as read."""
+    rows = _labelled(data, target, _data_label(exp.data))
+    _check_inputs(exp, theory, rows, unlabeled)
+    return rows.reset_index(drop=True)
+
+
+def _labelled(data: pd.DataFrame, target: str | None, source: str = "data") -> pd.DataFrame:
+    """The rows with a numeric, finite value of ``target`` (their index kept)."""
     if target is None or target not in data.columns:
         raise DataError(
-            f"the target {target!r} is not a column of the data; columns: {list(data.columns)}."
+            f"the target {target!r} is not a column of the {source}; columns: {list(data.columns)}."
         )
-    data = data[data[target].notna()].reset_index(drop=True)
+    data = data[data[target].notna()]
     if len(data) == 0:
-        raise DataError(f"the data has no rows with a value of the target {target!r}.")
+        raise DataError(f"the {source} has no rows with a value of the target {target!r}.")
     values = data[target]
     if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
         bad = values[pd.to_numeric(values, errors="coerce").isna()].unique()[:3]
         raise DataError(
-            f"the target column {target!r} must hold numbers; it has values such as {list(bad)}."
+            f"{source}: the target column {target!r} must hold numbers; it has values such as {list(bad)}."
+        )
+    infinite = ~np.isfinite(values.to_numpy(dtype=float))
+    if infinite.any():
+        raise DataError(
+            f"{source}: the target column {target!r} holds infinite values in "
+            f"{_rows(data.index[infinite])}; expected finite numbers. Remove those rows."
         )
     return data
 
 
-def _check_inputs(exp: Experiment, theory: Theory, data: pd.DataFrame) -> None:
-    """The input columns of every model exist and hold numbers (before a folder is made)."""
-    for spec in exp.models:
-        if spec.kind == "gradient_boosting":
-            inputs = list(spec.params.get("inputs", theory.inputs))
-        elif spec.kind == "neural" and spec.params.get("inputs") is not None:
-            inputs = list(spec.params["inputs"])
-        else:
-            continue
-        missing = [c for c in inputs if c not in data.columns]
-        if missing:
-            raise DataError(
-                f"model {spec.name!r} needs the input column(s) {missing}, which the data lacks; "
-                f"columns: {list(data.columns)}."
+def _rows(index: pd.Index) -> str:
+    """``3 rows (row 4, 9, 12)``: row numbers of the table as read, counting from 0."""
+    shown = ", ".join(str(i) for i in index[:5]) + (", ..." if len(index) > 5 else "")
+    return f"{len(index)} row{'s' if len(index) != 1 else ''} (row {shown}, counting from 0)"
+
+
+def _model_inputs(spec: ModelSpec, theory: Theory) -> tuple[list[str], bool]:
+    """The columns a model reads, and whether they must be finite (gradient boosting takes
+    missing and infinite values; the physics and neural models do not)."""
+    if spec.kind == "physics":
+        from tgds.models import PhysicsModelRegressor  # noqa: PLC0415
+
+        model = PhysicsModelRegressor(theory=theory)
+        model._compile()  # checked when the experiment was read
+        return list(model.inputs_), True
+    return list(spec.params.get("inputs") or theory.inputs), spec.kind == "neural"
+
+
+def _check_inputs(
+    exp: Experiment, theory: Theory, data: pd.DataFrame, unlabeled: pd.DataFrame | None = None
+) -> None:
+    """The input columns of every model exist and hold numbers (finite ones, for the physics
+    and neural models), in the data and in the unlabeled points a neural model trains its
+    physics terms on (before a folder is made)."""
+    source = _data_label(exp.data)
+    for i, spec in enumerate(exp.models):
+        where = f"{exp.label}, [[models]] #{i + 1} ({spec.name})"
+        inputs, finite = _model_inputs(spec, theory)
+        frames = [(data, source)]
+        if spec.kind == "neural" and unlabeled is not None and _uses_physics(spec, theory):
+            frames.append(
+                (unlabeled, f"unlabeled points ([data] unlabeled = {exp.data['unlabeled']!r})")
             )
-        for c in inputs:
-            values = data[c]
-            if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-                numbers = pd.to_numeric(values, errors="coerce")
-                bad = values[numbers.isna() & values.notna()].unique()[:3]
+        for frame, what in frames:
+            missing = [c for c in inputs if c not in frame.columns]
+            if missing:
+                key = "'inputs'" if "inputs" in spec.params else "'inputs' (default: the theory's)"
+                if spec.kind == "physics":
+                    key = "'kind' (the physics model's inputs)"
                 raise DataError(
-                    f"model {spec.name!r}: the input column {c!r} must hold numbers; "
-                    f"it has values such as {list(bad)}."
+                    f"{where} key {key}: model {spec.name!r} needs the input column(s) "
+                    f"{missing}, which the {what} lacks; its columns: {list(frame.columns)}."
                 )
+            for c in inputs:
+                _check_column(frame[c], c, spec.kind, where, what, finite)
+
+
+def _check_column(
+    values: pd.Series, column: str, kind: str, where: str, what: str, finite: bool
+) -> None:
+    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        numbers = pd.to_numeric(values, errors="coerce")
+        bad = values[numbers.isna() & values.notna()].unique()[:3]
+        raise DataError(
+            f"{where}: the input column {column!r} must hold numbers; the {what} has values "
+            f"such as {list(bad)}."
+        )
+    if not finite:
+        return
+    bad = ~np.isfinite(values.to_numpy(dtype=float))
+    if bad.any():
+        raise DataError(
+            f"{where}: the input column {column!r} must hold finite numbers (a {kind} model "
+            f"takes no NaN or infinite value); the {what} has NaN or infinite values in "
+            f"{_rows(values.index[bad])}. Remove or impute those rows"
+            + (", or leave the column out of the model's inputs." if kind == "neural" else ".")
+        )
+
+
+def _uses_physics(spec: ModelSpec, theory: Theory) -> bool:
+    """Whether a neural model trains physics terms (and so reads the unlabeled points)."""
+    physics = spec.params.get("physics", "all")
+    return physics != "none" and bool(physics) and bool(theory.constraints)
+
+
+def _near(name: str, columns: list[str]) -> str | None:
+    """The column most like ``name`` (letter case aside), if any is close."""
+    folded = {c.casefold(): c for c in columns}
+    match = difflib.get_close_matches(name.casefold(), list(folded), n=1)
+    return folded[match[0]] if match else None
+
+
+def _folds(
+    exp: Experiment, data: pd.DataFrame, theory: Theory
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The folds of ``[validation]``, its columns checked against the data first; an error
+    of the splitter names the table."""
+    _check_validation(exp, data, theory)
+    try:
+        return make_folds(exp.validation, data, theory)
+    except TgdsError as err:
+        kind = exp.validation["kind"]
+        raise DataError(f"{exp.label}, [validation] (kind = {kind!r}): {err}") from None
+
+
+def _check_validation(exp: Experiment, data: pd.DataFrame, theory: Theory) -> None:
+    """``time``, ``by`` and ``variable`` name columns of the data (``by`` and ``variable``
+    may also be a relation of the theory or an expression of columns)."""
+    from tgds.theory import Expression  # noqa: PLC0415
+
+    columns = list(data.columns)
+    known = set(columns) | set(theory.parameter_values())
+    for key in ("time", "by", "variable"):
+        spec = exp.validation.get(key)
+        if spec is None or spec in data.columns:
+            continue
+        where = f"{exp.label}, [validation] key '{key}'"
+        what = f"{spec!r} is not a column of the {_data_label(exp.data)}"
+        if key != "time":
+            relations = {r.name for r in theory.relations}
+            try:
+                names = (
+                    {s.name for s in theory.expression_of(spec.strip()).sympy.free_symbols}
+                    if spec.strip() in relations
+                    else set(Expression(spec).names)
+                )
+            except TgdsError as err:
+                raise DataError(
+                    f"{where}: {what}, nor an expression of its columns ({err}); its columns: {columns}."
+                ) from None
+            missing = sorted(names - known)
+            if not missing:
+                continue
+            if names != {spec.strip()}:
+                what += f", and as an expression it uses {missing}, which the data lacks"
+        else:
+            missing = [spec]
+        near = [_near(n, columns) for n in missing if _near(n, columns)]
+        hint = f" Did you mean {near}?" if near else ""
+        raise DataError(f"{where}: {what}; its columns: {columns}.{hint}")
 
 
 def _stored_inputs(
@@ -424,7 +555,7 @@ def _stored_inputs(
     card = folder.read_json("data_card.json", dict)
     target = card.get("target")
     data, unlabeled = load_data(exp.data)
-    data = _labelled(data, target)
+    data = _checked_data(exp, theory, data, unlabeled, target)
     recorded = card.get("n_rows")
     if recorded != len(data):
         raise RunError(
@@ -509,9 +640,7 @@ def _run_units(folder, exp, theory, data, unlabeled, folds, target, quiet) -> li
                 metrics, audit_report, pred = score_fold(
                     model, X_test, y[test], theory, targets=[target]
                 )
-            except TgdsError:
-                raise
-            except (ValueError, TypeError) as err:  # e.g. scikit-learn refusing the data
+            except (TgdsError, ValueError, TypeError) as err:  # e.g. scikit-learn refusing the data
                 raise RunError(
                     f"model {spec.name!r} ({spec.kind}) failed on fold {k}: {type(err).__name__}: {err}"
                 ) from err

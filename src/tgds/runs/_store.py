@@ -376,6 +376,7 @@ class RunIndex:
         self.read_only = not create
         if not create:  # read-only commands: never make a store that is not there
             return
+        self._refuse_a_file()
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as err:
@@ -385,7 +386,16 @@ class RunIndex:
         with closing(self._connect()) as db, db:
             db.execute(self._SCHEMA)
 
+    def _refuse_a_file(self) -> None:
+        if self.root.exists() and not self.root.is_dir():
+            raise RunError(
+                f"the runs directory '{self.root}' is a file, not a folder; give --runs-dir "
+                "(or [outputs] dir in the experiment file) a folder, where run folders and "
+                "index.sqlite go."
+            )
+
     def _require_store(self) -> None:
+        self._refuse_a_file()
         if not self.file.is_file():
             raise RunError(
                 f"no run store at '{self.root}' (no index.sqlite there); give --runs-dir, "
@@ -489,11 +499,6 @@ class RunIndex:
         path = Path(run)
         if (path / "status.json").exists():
             return RunFolder(path.resolve())
-        if self.read_only and not self.root.is_dir():
-            raise RunError(
-                f"no run store at '{self.root}', and {str(run)!r} is not a run folder; "
-                "give --runs-dir, or a run folder's path."
-            )
         candidates = (
             [p for p in self.root.iterdir() if p.is_dir() and p.name.startswith(str(run))]
             if self.root.is_dir()
@@ -501,8 +506,20 @@ class RunIndex:
         )
         if len(candidates) == 1:
             return RunFolder(candidates[0])
-        if not candidates:
+        if candidates:
             raise RunError(
-                f"no run {str(run)!r} in '{self.root}'; `tgds runs list` shows the runs."
+                f"{str(run)!r} matches several runs: {sorted(p.name for p in candidates)}."
             )
-        raise RunError(f"{str(run)!r} matches several runs: {sorted(p.name for p in candidates)}.")
+        if path.is_dir():
+            raise RunError(
+                f"the folder '{path}' exists but is not a tgds run folder: it has no status.json "
+                "(a run folder holds status.json, experiment.toml and the run's results); give "
+                "a run folder's path, or a run id that `tgds runs list` shows."
+            )
+        self._refuse_a_file()
+        if self.read_only and not self.root.is_dir():
+            raise RunError(
+                f"no run store at '{self.root}', and {str(run)!r} is not a run folder; "
+                "give --runs-dir, or a run folder's path."
+            )
+        raise RunError(f"no run {str(run)!r} in '{self.root}'; `tgds runs list` shows the runs.")
