@@ -57,6 +57,7 @@ from tgds.nn import (
     train,
     trainable_filter,
 )
+from tgds.nn._train import _CHECKPOINT_KIND
 from tgds.theory import Equation, Monotonic, Theory
 from tgds.utils import (
     FrameView,
@@ -65,10 +66,17 @@ from tgds.utils import (
     dataclass_from_fields,
     group_codes,
     plain_containers,
+    read_container_meta,
     restore_containers,
 )
 
 __all__ = ["TheoryGuidedRegressor", "TheoryGuidedClassifier"]
+
+#: Parameters a checkpoint is resumed across: they do not change what the epochs already
+#: trained are (no part of an epoch depends on the total number of epochs), so a larger
+#: ``epochs`` continues a checkpoint. ``patience`` is not among them: it says where
+#: training stops.
+_NOT_FINGERPRINTED = ("epochs", "verbose", "checkpoint_path", "checkpoint_every")
 
 _PARAMETER_RULES: dict[str, Rule] = {
     "theory": Optional(Instance(Theory)),
@@ -469,10 +477,13 @@ class _TheoryGuidedNetwork(BaseEstimator):
             warmup=self.physics_warmup if scheduled else 0,
             ramp=self.physics_ramp if scheduled else 0,
         )
-        # only checkpoints are compared with it: no hashing of the data without one
-        fingerprint = (
-            self._fingerprint(Xf, Y, terms, network) if self.checkpoint_path is not None else ""
-        )
+        fingerprints, info = ("",), {}
+        if self.checkpoint_path is not None:  # only checkpoints compare it: no hashing otherwise
+            fingerprints, info["configuration"] = self._checkpoint_identity(
+                Xf, Y, X_unlabeled, features, terms, network, resume
+            )
+        if base_seed is not None:
+            info["base_seed"] = base_seed
         try:
             result = train(
                 network,
@@ -482,8 +493,8 @@ class _TheoryGuidedNetwork(BaseEstimator):
                 trainable=trainable_filter(network),
                 validate=validate,
                 resume=resume,
-                fingerprint=fingerprint,
-                info={"base_seed": base_seed} if base_seed is not None else None,
+                fingerprint=fingerprints,
+                info=info or None,
             )
         except TrainingError as err:
             self._store(err.result, features, targets, terms)
@@ -613,19 +624,48 @@ class _TheoryGuidedNetwork(BaseEstimator):
             base = int(np.random.randint(0, 2**31 - 1))
         return np.random.RandomState(base), base
 
-    def _fingerprint(
-        self, Xf: np.ndarray, Y: np.ndarray, terms: list[LossTerm], network: PhysicalNetwork
-    ) -> str:
-        """What a checkpoint must have been written with to be resumed: the parameters, the
-        data and the points of every term. Each parameter enters by a text that is the same in
-        a new process: the theory as TOML, and a custom optimizer by the layout of its state
-        (its functions cannot be compared; resuming with another learning rate is the user's
-        choice)."""
-        params = {
-            k: v
-            for k, v in self.get_params().items()
-            if k not in ("verbose", "checkpoint_path", "checkpoint_every")
+    def _checkpoint_identity(
+        self,
+        Xf: np.ndarray,
+        Y: np.ndarray,
+        X_unlabeled: Any,
+        features: tuple[str, ...],
+        terms: list[LossTerm],
+        network: PhysicalNetwork,
+        resume: bool,
+    ) -> tuple[tuple[str, ...], dict[str, Any]]:
+        """The fingerprints a checkpoint may have to be resumed (this version's first, then
+        those an earlier one gave the same configuration), and the configuration they stand
+        for in JSON values, stored with the checkpoint to say what differs when it is refused."""
+        params = self._fingerprinted_params(network)
+        points = [a for t in terms[1:] for a in t.points.values()]
+        arrays = (Xf, Y, *terms[0].points.values(), *points)
+        unlabeled = None
+        if X_unlabeled is not None and points:  # else no physics term reads it
+            frame = _bound_frame(X_unlabeled, "X_unlabeled", features)
+            unlabeled = _digest(self._feature_matrix(frame, features, "X_unlabeled"))
+        shown = {k: _json_value(v) for k, v in params.items() if k not in ("theory", "optimizer")}
+        shown["optimizer"] = (
+            None if self.optimizer is None else "custom " + _digest(repr(params["optimizer"]))
+        )
+        data = {
+            "training rows": _digest(Xf, Y),
+            "unlabeled points": unlabeled,
+            "theory": _digest(params["theory"]) if self.theory is not None else None,
+            "points of the physics terms": _digest(*points) if points else None,
         }
+        fingerprints = (
+            _fingerprint(params, arrays),
+            *self._earlier_fingerprints(params, arrays, resume),
+        )
+        return fingerprints, {"parameters": shown, "data": data}
+
+    def _fingerprinted_params(self, network: PhysicalNetwork) -> dict[str, Any]:
+        """The parameters a checkpoint must have been written with to be resumed, each by a
+        value that is the same in a new process: the theory as TOML, and a custom optimizer
+        by the layout of its state (its functions cannot be compared; resuming with another
+        learning rate is the user's choice)."""
+        params = {k: v for k, v in self.get_params().items() if k not in _NOT_FINGERPRINTED}
         if self.theory is not None:
             params["theory"] = self.theory.to_toml()
         if self.optimizer is not None:
@@ -635,12 +675,24 @@ class _TheoryGuidedNetwork(BaseEstimator):
                 for path, leaf in jtu.tree_flatten_with_path(state)[0]
             ]
         params["estimator"] = type(self).__name__
-        h = hashlib.sha256(
-            repr(sorted((k, repr(_canonical(v))) for k, v in params.items())).encode()
-        )
-        for arr in (Xf, Y, *[a for t in terms for a in t.points.values()]):
-            h.update(np.ascontiguousarray(arr).tobytes())
-        return h.hexdigest()
+        return params
+
+    def _earlier_fingerprints(
+        self, params: dict[str, Any], arrays: tuple[np.ndarray, ...], resume: bool
+    ) -> list[str]:
+        """The fingerprints of this configuration in checkpoints written while ``epochs``
+        was part of it (they record no configuration): with this fit's ``epochs``, and with
+        the epochs such a checkpoint has trained (a finished fit, resumed with more)."""
+        path = Path(self.checkpoint_path)
+        if not (resume and path.is_file()):
+            return []
+        meta = read_container_meta(path, _CHECKPOINT_KIND)
+        info = meta.get("info")
+        if isinstance(info, dict) and "configuration" in info:
+            return []
+        trained = meta.get("epoch")
+        epochs = {self.epochs} | ({trained} if Int(1).test(trained) else set())
+        return [_fingerprint({**params, "epochs": e}, arrays) for e in sorted(epochs)]
 
     # -- prediction ------------------------------------------------------------------------------
     def _raw(self, X: Any, method: str = "__call__") -> np.ndarray:
@@ -857,6 +909,36 @@ def _check_roles(features: tuple[str, ...], targets: tuple[str, ...]) -> None:
         )
 
 
+def _fingerprint(params: dict[str, Any], arrays: tuple[np.ndarray, ...]) -> str:
+    """A digest of ``params`` (equal values written another way hash alike) and ``arrays``."""
+    h = hashlib.sha256(repr(sorted((k, repr(_canonical(v))) for k, v in params.items())).encode())
+    for arr in arrays:
+        h.update(np.ascontiguousarray(arr).tobytes())
+    return h.hexdigest()
+
+
+def _digest(*items: Any) -> str:
+    """A short digest of arrays and texts, to tell data apart in a checkpoint's metadata."""
+    h = hashlib.sha256()
+    for item in items:
+        h.update(item.encode() if isinstance(item, str) else np.ascontiguousarray(item).tobytes())
+    return h.hexdigest()[:16]
+
+
+def _json_value(value: Any) -> Any:
+    """``value`` as plain JSON (other objects by their repr), to show in the message of a
+    refused checkpoint."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, list | tuple):
+        return [_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    return repr(value)
+
+
 def _canonical(value: Any) -> Any:
     """``value`` with equal parameters made equal: sequences as tuples, numbers as floats
     (``1`` and ``1.0``, ``np.int64(8)`` and ``8``), mappings sorted; for fingerprints."""
@@ -969,10 +1051,23 @@ class TheoryGuidedRegressor(RegressorMixin, _TheoryGuidedNetwork):
     verbose : bool
         Show a progress bar.
     checkpoint_path, checkpoint_every
-        Write an atomic checkpoint every ``checkpoint_every`` epochs; ``fit(..., resume=True)``
-        continues from it. A checkpoint written with other parameters, data, points or theory
-        is refused; a custom ``optimizer`` is compared only by the layout of its state (an
-        equal one built again after a restart is accepted; so is another learning rate).
+        Write an atomic checkpoint every ``checkpoint_every`` epochs and at the end;
+        ``fit(..., resume=True)`` continues from it and ends with the weights, predictions
+        and history of a fit that was never interrupted, bit for bit. ``epochs``,
+        ``verbose``, ``checkpoint_path`` and ``checkpoint_every`` may change between the two
+        fits: no part of an epoch depends on the total number of epochs (the physics
+        warm-up and ramp count epochs from the start, the default optimizer's learning rate
+        is constant), so a checkpoint of ``N`` epochs, finished or interrupted, resumed with
+        ``epochs=M > N`` gives the fit of ``M`` epochs. A fit that stopped early
+        (``patience``) is finished: resumed with more epochs it trains none, as the fit of
+        ``M`` epochs stops at the same epoch. A checkpoint of more epochs than ``epochs`` is
+        refused. One written with any other parameter (``patience`` included: it says where
+        training stops), other training rows, unlabeled points or theory is refused with
+        what differs (``learning_rate: 0.001 -> 0.01``). A custom ``optimizer`` is compared
+        only by the layout of its state: an equal one built again after a restart is
+        accepted, and so is another learning rate or a schedule of another length, which
+        continues from the step the checkpoint reached (the result is then not that of an
+        uninterrupted fit with the new optimizer).
 
     Attributes
     ----------
@@ -1004,7 +1099,8 @@ class TheoryGuidedRegressor(RegressorMixin, _TheoryGuidedNetwork):
         ``y`` may be omitted when ``X`` holds the target columns. With a theory, a data
         frame ``y`` is bound by column name; the columns of an array ``y`` are taken in the
         order of ``targets`` (the theory's order by default). ``resume=True`` continues
-        from ``checkpoint_path`` if a checkpoint of the same configuration exists.
+        from ``checkpoint_path`` if a checkpoint of the same configuration exists, also with
+        a larger ``epochs`` to train a finished fit further (see ``checkpoint_path``).
         """
         validate_params(self, self._parameter_rules)
         self._forget_fit()

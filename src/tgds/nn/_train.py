@@ -11,11 +11,12 @@ with :class:`TrainingError` (keeping the last good weights) when a loss is not f
 
 from __future__ import annotations
 
+import json
 import math
 import numbers
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -299,7 +300,7 @@ def train(
     trainable: Any,
     validate: Callable[[Any], float] | None = None,
     resume: bool = False,
-    fingerprint: str = "",
+    fingerprint: str | Sequence[str] = "",
     info: dict[str, Any] | None = None,
     callback: Callable[[int, dict[str, float]], None] | None = None,
 ) -> TrainResult:
@@ -324,12 +325,24 @@ def train(
         ``validate(model) -> float`` after each epoch; enables early stopping with
         ``settings.patience`` and restoring the best weights.
     resume : bool
-        Continue from ``settings.checkpoint`` if it exists.
-    fingerprint : str
+        Continue from ``settings.checkpoint`` if it exists. Nothing in an epoch depends on
+        ``settings.epochs`` (epoch ``e`` draws its batches from ``fold_in(key, e)``; the
+        warm-up counts epochs from the start), so a checkpoint of ``n`` epochs resumed with
+        ``epochs=m >= n`` ends with the weights and history of an uninterrupted training of
+        ``m`` epochs, bit for bit, when everything else is the same (the optimizer's own
+        schedule included). A checkpoint of a training that stopped early is finished:
+        resumed with more epochs it trains none (the longer training would have stopped at
+        the same epoch). One of more epochs than ``settings.epochs`` is refused.
+    fingerprint : str or sequence of str
         Identifies the configuration; a checkpoint with another fingerprint is refused.
+        Checkpoints are written with the first of a sequence, and any of it is accepted
+        (e.g. the fingerprint an earlier version computed for the same configuration).
     info : dict, optional
         JSON values stored with each checkpoint, for the caller to read back before a
-        resume (:func:`checkpoint_info`), e.g. the seed it drew.
+        resume (:func:`checkpoint_info`), e.g. the seed it drew. Under ``"configuration"``,
+        ``{"parameters": {name: value}, "data": {name: digest}}`` records what went into
+        ``fingerprint``: a refused checkpoint's message then lists the parameters that
+        differ (``learning_rate: 0.001 -> 0.01``), or else the data that do.
     callback : callable, optional
         ``callback(epoch, record)`` after each epoch (e.g. to stop from outside).
 
@@ -400,8 +413,11 @@ def train(
     if settings.checkpoint is not None:
         _check_checkpoint_path(Path(settings.checkpoint))
     adaptive = not isinstance(settings.weighting, FixedWeights)
+    fingerprints = (fingerprint,) if isinstance(fingerprint, str) else tuple(fingerprint) or ("",)
     if resume and settings.checkpoint is not None and Path(settings.checkpoint).is_file():
-        state = _load_checkpoint(Path(settings.checkpoint), state, fingerprint, settings.epochs)
+        state = _load_checkpoint(
+            Path(settings.checkpoint), state, fingerprints, settings.epochs, info
+        )
         _check_history_keys(Path(settings.checkpoint), state, names, settings, adaptive, validate)
     epoch_fn, diagnose = _make_epoch(terms, optimizer, settings.weighting, static, settings.penalty)
     points = [{k: jnp.asarray(v) for k, v in t.points.items()} for t in terms]
@@ -468,11 +484,11 @@ def train(
             if settings.checkpoint is not None and (
                 state.epoch % settings.checkpoint_every == 0 or state.stopped_early
             ):
-                _save_checkpoint(Path(settings.checkpoint), state, fingerprint, info)
+                _save_checkpoint(Path(settings.checkpoint), state, fingerprints[0], info)
             if callback is not None:
                 callback(e + 1, record)
     if settings.checkpoint is not None:
-        _save_checkpoint(Path(settings.checkpoint), state, fingerprint, info)
+        _save_checkpoint(Path(settings.checkpoint), state, fingerprints[0], info)
     return state.result(state.best, static, start, state.stopped_early)
 
 
@@ -619,13 +635,12 @@ def checkpoint_info(path: Path) -> dict[str, Any]:
     return dict(info)
 
 
-def _load_checkpoint(path: Path, state: _State, fingerprint: str, epochs: int) -> _State:
-    if read_container_meta(path, _CHECKPOINT_KIND).get("fingerprint") != fingerprint:
-        raise TgdsError(
-            f"checkpoint '{path}' was written by a different configuration or data (for the "
-            "estimators: another class, other parameters, theory, training rows or unlabeled "
-            "points); delete it or fit with resume=False to start again."
-        )
+def _load_checkpoint(
+    path: Path, state: _State, fingerprints: tuple[str, ...], epochs: int, info: dict | None
+) -> _State:
+    stored = read_container_meta(path, _CHECKPOINT_KIND)
+    if stored.get("fingerprint") not in fingerprints:
+        raise _refusal(path, stored.get("info"), info)
     like = (state.params, state.opt_state, state.wstate, state.best)
     try:
         meta, (params, opt_state, wstate, best) = read_container(
@@ -638,13 +653,66 @@ def _load_checkpoint(path: Path, state: _State, fingerprint: str, epochs: int) -
             "start again."
         ) from None
     fields = _checkpoint_fields(path, meta)
-    if fields["epoch"] > epochs:
+    if fields["epoch"] > epochs:  # a training cannot be shortened: it never ran those epochs
         raise TgdsError(
             f"checkpoint '{path}' has trained {fields['epoch']} epochs, more than the {epochs} "
-            "epochs of this training; train for at least as many epochs, or delete it or fit "
-            "with resume=False to start again."
+            f"epochs of this training; set epochs to at least {fields['epoch']} to resume it, "
+            "or delete it or fit with resume=False to start again."
         )
     return _State(params=params, opt_state=opt_state, wstate=wstate, best=best, **fields)
+
+
+def _refusal(path: Path, stored: Any, info: dict | None) -> TgdsError:
+    """The error refusing a checkpoint of another fingerprint, naming what differs when both
+    it and this training record their configuration (``info["configuration"]``)."""
+    old = stored.get("configuration") if isinstance(stored, dict) else None
+    new = (info or {}).get("configuration")
+    detail = _configuration_difference(old, new) if isinstance(new, dict) else None
+    if detail is None:  # a checkpoint of an earlier version, or a difference not recorded
+        return TgdsError(
+            f"checkpoint '{path}' was written by a different configuration or data (for the "
+            "estimators: another class, other parameters, theory, training rows or unlabeled "
+            "points); delete it or fit with resume=False to start again."
+        )
+    return TgdsError(
+        f"checkpoint '{path}' was written by a different configuration or data: {detail}. "
+        "Resume with what it was written with, or delete it or fit with resume=False to start "
+        "again."
+    )
+
+
+def _configuration_difference(old: Any, new: dict[str, Any], most: int = 4) -> str | None:
+    """The parameters that differ between the configuration ``old`` of a checkpoint (read
+    from a file: any JSON) and ``new``, as ``name: old -> new`` (the first ``most``; the
+    rest by name), and the names of the data that differ; ``None`` when ``old`` records no
+    configuration or nothing recorded differs."""
+    if not isinstance(old, dict):
+        return None
+    new = json.loads(json.dumps(new, default=str))  # tuples as lists, as ``old`` reads back
+    parts = []
+    was, now, names = _differing(old, new, "parameters")
+    if names:
+        shown = [f"{k}: {_shown(was, k)} -> {_shown(now, k)}" for k in names[:most]]
+        more = f"; and {', '.join(names[most:])}" if len(names) > most else ""
+        parts.append(f"its parameters differ from this training's: {'; '.join(shown)}{more}")
+    names = _differing(old, new, "data")[2]
+    if names:
+        parts.append(f"its {' and '.join(names)} differ from this training's")
+    return "; ".join(parts) or None
+
+
+def _differing(old: dict, new: dict, group: str) -> tuple[dict, dict, list[str]]:
+    """``old[group]``, ``new[group]`` and the names whose values differ between them (equal
+    parameters written another way compare equal: ``1 == 1.0``, ``[8] == [8.0]``)."""
+    was, now = old.get(group), new.get(group)
+    was, now = (was if isinstance(was, dict) else {}), (now if isinstance(now, dict) else {})
+    names = [*now, *(k for k in was if k not in now)]
+    return was, now, [k for k in names if k not in was or k not in now or was[k] != now[k]]
+
+
+def _shown(values: dict, name: str, width: int = 40) -> str:
+    text = repr(values[name]) if name in values else "(unset)"
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _checkpoint_fields(path: Path, meta: dict[str, Any]) -> dict[str, Any]:
