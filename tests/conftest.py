@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import struct
 import sys
+from collections.abc import Callable
 
 import pytest
 
@@ -50,3 +53,21 @@ def run(source_run, tmp_path):
     shutil.copytree(source_run, copy)
     (copy / "report.html").unlink(missing_ok=True)
     return copy
+
+
+def _forge_meta(data: bytes, change: Callable[[dict], None]) -> bytes:
+    """A tgds container (model file or checkpoint) whose JSON metadata ``change(meta)`` has
+    edited, its arrays kept. The layout: a magic line, an 8-byte big-endian length, the
+    JSON, the arrays."""
+    start = data.index(b"\n") + 1
+    (n,) = struct.unpack(">Q", data[start : start + 8])
+    meta = json.loads(data[start + 8 : start + 8 + n])
+    change(meta)
+    header = json.dumps(meta).encode()
+    return data[:start] + struct.pack(">Q", len(header)) + header + data[start + 8 + n :]
+
+
+@pytest.fixture
+def forge_meta() -> Callable[[bytes, Callable[[dict], None]], bytes]:
+    """``forge_meta(data, change)``: the bytes of a container with edited metadata."""
+    return _forge_meta

@@ -285,20 +285,7 @@ def test_fade_with_hard_bounds_on_a_bounded_target_is_refused():
     _fast(theory=theory, residual_of="sim", out_of_range="fade", hard_bounds=True, epochs=2).fit(df)
 
 
-def _forge(data: bytes, change) -> bytes:
-    """A model file whose JSON metadata ``change(meta)`` has edited (arrays kept)."""
-    import json
-    import struct
-
-    start = data.index(b"\n") + 1
-    (n,) = struct.unpack(">Q", data[start : start + 8])
-    meta = json.loads(data[start + 8 : start + 8 + n])
-    change(meta)
-    header = json.dumps(meta).encode()
-    return data[:start] + struct.pack(">Q", len(header)) + header + data[start + 8 + n :]
-
-
-def test_load_rejects_bad_files(tmp_path, ramp):
+def test_load_rejects_bad_files(tmp_path, ramp, forge_meta):
     theory, df = ramp
     path = tgds.save(_fast(theory=theory, epochs=2).fit(df), tmp_path / "m.tgds")
     data = path.read_bytes()
@@ -319,13 +306,13 @@ def test_load_rejects_bad_files(tmp_path, ramp):
     (tmp_path / "forged.tgds").write_bytes(forged)
     with pytest.raises(DataError, match="unknown class 'os.system'"):
         tgds.load(tmp_path / "forged.tgds")
-    forged = _forge(data, lambda meta: meta["params"].update(hidden=[30000, 30000]))
+    forged = forge_meta(data, lambda meta: meta["params"].update(hidden=[30000, 30000]))
     (tmp_path / "big.tgds").write_bytes(forged)
     with pytest.raises(DataError, match="network of 900.* weights but holds"):
         tgds.load(tmp_path / "big.tgds")  # refused before anything is allocated
     # the Fourier matrix is n_in x fourier: 6000 x 6000 floats (144 MB) from a 2 MB file
     # whose other layers (18000 x 16) the padding covers
-    forged = _forge(data, lambda meta: meta["shapes"].update(n_in=6000, fourier=6000))
+    forged = forge_meta(data, lambda meta: meta["shapes"].update(n_in=6000, fourier=6000))
     forged += bytes(2_000_000)
     (tmp_path / "fourier.tgds").write_bytes(forged)
     with pytest.raises(DataError, match="network of .* weights but holds"):
@@ -337,20 +324,20 @@ def test_load_rejects_bad_files(tmp_path, ramp):
         ("features_", [1, 2], "a list of column names"),
     ]:
         (tmp_path / "typed.tgds").write_bytes(
-            _forge(data, lambda meta, k=key, v=value: meta["fitted"].update({k: v}))
+            forge_meta(data, lambda meta, k=key, v=value: meta["fitted"].update({k: v}))
         )
         with pytest.raises(DataError, match=f"corrupt {key}: expected {expected}"):
             tgds.load(tmp_path / "typed.tgds")
     (tmp_path / "path.tgds").write_bytes(
-        _forge(data, lambda meta: meta["params"].update(checkpoint_path="/tmp/x.tgds"))
+        forge_meta(data, lambda meta: meta["params"].update(checkpoint_path="/tmp/x.tgds"))
     )
     assert tgds.load(tmp_path / "path.tgds").checkpoint_path is None
     (tmp_path / "attr.tgds").write_bytes(
-        _forge(data, lambda meta: meta["fitted"].update(predict="x"))
+        forge_meta(data, lambda meta: meta["fitted"].update(predict="x"))
     )
     with pytest.raises(DataError, match="unknown fitted attribute 'predict'"):
         tgds.load(tmp_path / "attr.tgds")
-    (tmp_path / "param.tgds").write_bytes(_forge(data, lambda meta: meta["params"].update(x=1)))
+    (tmp_path / "param.tgds").write_bytes(forge_meta(data, lambda meta: meta["params"].update(x=1)))
     with pytest.raises(DataError, match=r"unknown parameters \['x'\]"):
         tgds.load(tmp_path / "param.tgds")
     kind = b'"hidden": "tuple"'

@@ -6,9 +6,6 @@ checkpoint came from "a different configuration or data" without a word of which
 
 from __future__ import annotations
 
-import json
-import struct
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -202,18 +199,6 @@ def test_a_refused_checkpoint_with_the_same_parameters_names_the_data_that_diffe
     assert "parameters" not in message and "unlabeled points" not in message
 
 
-def _rewrite_meta(path, change):
-    """Rewrite the JSON metadata of the container at ``path`` (layout: a magic line, an
-    8-byte big-endian length, the JSON, the arrays)."""
-    data = path.read_bytes()
-    start = data.index(b"\n") + 1
-    (n,) = struct.unpack(">Q", data[start : start + 8])
-    meta = json.loads(data[start + 8 : start + 8 + n])
-    change(meta)
-    header = json.dumps(meta).encode()
-    path.write_bytes(data[:start] + struct.pack(">Q", len(header)) + header + data[start + 8 + n :])
-
-
 # What the version before this change wrote as the fingerprint of _tiny(epochs=6) on
 # _TINY_X: its parameters with epochs, its data and points. (A new parameter of the
 # estimators changes it, as it changed the fingerprints of such checkpoints.)
@@ -227,23 +212,23 @@ def _tiny(path, **kw):
     )
 
 
-def test_a_checkpoint_of_the_earlier_version_still_resumes(tmp_path):
+def test_a_checkpoint_of_the_earlier_version_still_resumes(tmp_path, forge_meta):
     path = tmp_path / "old.tgds"
     _tiny(path, epochs=6).fit(_TINY_X, _TINY_X[:, 0] ** 2)
 
     def earlier(meta):  # as the earlier version wrote it: no configuration, epochs in the hash
         meta["fingerprint"], meta["info"] = _EARLIER_FINGERPRINT, {}
 
-    _rewrite_meta(path, earlier)
+    path.write_bytes(forge_meta(path.read_bytes(), earlier))
     history = read_container_meta(path, "checkpoint-1")["history"]
     same = _tiny(path, epochs=6).fit(_TINY_X, _TINY_X[:, 0] ** 2, resume=True)
     assert same.history_ == history  # accepted, nothing trained again
-    _rewrite_meta(path, earlier)
+    path.write_bytes(forge_meta(path.read_bytes(), earlier))
     longer = _tiny(path, epochs=9).fit(_TINY_X, _TINY_X[:, 0] ** 2, resume=True)
     assert longer.n_epochs_ == 9 and longer.history_["loss"][:6] == history["loss"]
     # the resume rewrote it as this version does: it records its configuration
     assert "configuration" in read_container_meta(path, "checkpoint-1")["info"]
-    _rewrite_meta(path, earlier)
+    path.write_bytes(forge_meta(path.read_bytes(), earlier))
     with pytest.raises(TgdsError, match=r"different configuration or data \(for the estimators"):
         _tiny(path, epochs=6, learning_rate=0.01).fit(_TINY_X, _TINY_X[:, 0] ** 2, resume=True)
 

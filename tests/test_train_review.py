@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import struct
 
 import equinox as eqx
 import jax
@@ -251,18 +250,6 @@ def test_load_of_a_folder_says_it_is_a_folder(tmp_path):
         tgds.load(tmp_path)
 
 
-def _forge(path, change, out):
-    """``path`` with its metadata changed by ``change(meta)``, written to ``out``."""
-    data = path.read_bytes()
-    start = data.index(b"\n") + 1
-    (n,) = struct.unpack(">Q", data[start : start + 8])
-    meta = json.loads(data[start + 8 : start + 8 + n])
-    change(meta)
-    header = json.dumps(meta).encode()
-    out.write_bytes(data[:start] + struct.pack(">Q", len(header)) + header + data[start + 8 + n :])
-    return out
-
-
 @pytest.mark.parametrize(
     "change",
     [
@@ -274,27 +261,32 @@ def _forge(path, change, out):
         lambda meta: meta.pop("params") and meta.update(**{"class": "PhysicsModelRegressor"}),
     ],
 )
-def test_load_of_missing_or_mistyped_metadata_is_a_data_error(fitted, tmp_path, change):
+def test_load_of_missing_or_mistyped_metadata_is_a_data_error(fitted, tmp_path, change, forge_meta):
     model, *_ = fitted
     path = tgds.save(model, tmp_path / "m.tgds")
-    forged = _forge(path, change, tmp_path / "forged.tgds")
+    forged = tmp_path / "forged.tgds"
+    forged.write_bytes(forge_meta(path.read_bytes(), change))
     with pytest.raises(DataError, match=rf"model file '{re.escape(str(forged))}' has corrupt"):
         tgds.load(forged)
 
 
-def test_load_checks_the_parameters_and_estimator_of_a_consistent_regressor(fitted, tmp_path):
+def test_load_checks_the_parameters_and_estimator_of_a_consistent_regressor(
+    fitted, tmp_path, forge_meta
+):
     model, theory, df = fitted
     wrapped = ConsistentRegressor(model, theory, repairs=[ProjectToBounds("y")], prefit=True).fit()
     path = tgds.save(wrapped, tmp_path / "c.tgds")
     np.testing.assert_array_equal(tgds.load(path).predict(df), wrapped.predict(df))
     # an unknown keyword went on to ConsistentRegressor(...): a bare TypeError
-    forged = _forge(path, lambda m: m["params"].update(x=1), tmp_path / "f.tgds")
+    forged = tmp_path / "f.tgds"
+    forged.write_bytes(forge_meta(path.read_bytes(), lambda m: m["params"].update(x=1)))
     with pytest.raises(DataError, match=r"unknown parameters \['x'\] of ConsistentRegressor"):
         tgds.load(forged)
 
     def nest(meta):  # save() refuses to write one; a file could hold hundreds
         meta["estimator"] = json.loads(json.dumps(meta))
 
-    forged = _forge(path, nest, tmp_path / "n.tgds")
+    forged = tmp_path / "n.tgds"
+    forged.write_bytes(forge_meta(path.read_bytes(), nest))
     with pytest.raises(DataError, match="ConsistentRegressor around another ConsistentRegressor"):
         tgds.load(forged)

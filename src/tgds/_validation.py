@@ -6,6 +6,7 @@ Each estimator lists its rules in ``_parameter_rules`` (name -> rule) and calls
 
 from __future__ import annotations
 
+import difflib
 import math
 import numbers
 from collections import Counter
@@ -136,6 +137,34 @@ def validate_params(estimator: Any, rules: dict[str, Rule]) -> None:
             )
 
 
+def is_number(value: Any) -> bool:
+    """A real number (NaN and infinities included), not a bool: what JSON numbers read back as."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 def repeated(names: Sequence[str]) -> list[str]:
     """The names that occur more than once in ``names``, sorted."""
     return sorted(name for name, n in Counter(names).items() if n > 1)
+
+
+def similar_name(
+    name: str, candidates: Sequence[str], cutoff: float = 0.8
+) -> tuple[str, bool] | None:
+    """The candidate ``name`` was probably meant to be, for a hint in an error message:
+    ``(candidate, True)`` for one that differs only in letter case or surrounding spaces,
+    else ``(candidate, False)`` for the most similar spelling (``difflib`` ratio at least
+    ``cutoff``, letter case aside); None when none is close.
+
+    Examples
+    --------
+    >>> similar_name("T_room", ["t_room ", "depth"])
+    ('t_room ', True)
+    >>> similar_name("T_room", ["Troom", "depth"])
+    ('Troom', False)
+    """
+    key = name.strip().casefold()
+    folded = {str(c).strip().casefold(): c for c in reversed(candidates)}  # the first wins
+    if key in folded:
+        return folded[key], True
+    match = difflib.get_close_matches(key, list(folded), n=1, cutoff=cutoff)
+    return (folded[match[0]], False) if match else None

@@ -159,10 +159,9 @@ def run_command(
     from tgds.runs import execute, load_experiment
     from tgds.runs import resume as resume_run
 
-    data = None
+    exp = None
     try:
         if resume is not None:
-            data = _data_of_run(resume, runs_dir)
             result = resume_run(resume, root=runs_dir, quiet=quiet, force=force)
         elif force:
             raise typer.BadParameter("--force goes with --resume RUN.")
@@ -170,9 +169,12 @@ def run_command(
             raise typer.BadParameter("give an experiment file, or --resume RUN.")
         else:
             exp = load_experiment(experiment)
-            data = _data_label(exp.data)
             result = execute(replace(exp, output_dir=runs_dir) if runs_dir else exp, quiet=quiet)
     except TgdsError as err:
+        # how the message names the data: read only now, on the way out
+        data = _data_label(exp.data) if exp is not None else None
+        if resume is not None:
+            data = _data_of_run(resume, runs_dir)
         raise _fail(err, data) from None
     _print_result(result)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 from collections import Counter
@@ -127,10 +128,9 @@ def _check_csv(path: Path) -> int:
     """
     with path.open(encoding="utf-8-sig", newline="") as fh:  # -sig: the mark is no part of line 1
         skip = _skip_comments(fh, path)
-        try:
+        # a field over the csv module's 128 KiB limit stops the check: pandas reads it, unchecked
+        with contextlib.suppress(csv.Error):
             _check_rows(csv.reader(fh, skipinitialspace=True), path, skip)
-        except csv.Error:
-            pass  # a field over the csv module's 128 KiB limit: pandas reads it, unchecked
     return skip
 
 

@@ -37,7 +37,9 @@ from tgds._validation import (
     Rule,
     Widths,
     any_of,
+    is_number,
     repeated,
+    similar_name,
     validate_params,
 )
 from tgds.exceptions import DataError, TheoryError
@@ -883,12 +885,8 @@ def _require_inputs(frame: FrameView, features: Sequence[str], hint: str = "") -
     missing = [f for f in features if f not in frame]
     if not missing:
         return
-    near = [
-        f"{c!r} for {f!r}"
-        for f in missing
-        for c in frame.columns
-        if c.strip().casefold() == f.strip().casefold()
-    ]
+    matches = ((f, similar_name(f, frame.columns)) for f in missing)
+    near = [f"{m[0]!r} for {f!r}" for f, m in matches if m is not None and m[1]]
     message = f"{frame.what} lacks the input column(s) {missing}; it has {frame.columns}."
     if near:
         message += f" Column names must match exactly: it has {', '.join(near)}."
@@ -1285,10 +1283,6 @@ def _encode_labels(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 #: The fitted attributes a model file may set (see ``_state_meta``).
 
 
-def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
-
-
 def _is_names(v: Any) -> bool:
     return isinstance(v, list) and all(isinstance(n, str) for n in v)
 
@@ -1302,7 +1296,7 @@ _FITTED_TYPES: dict[str, tuple[Any, str]] = {
     "history_": (
         lambda v: (
             isinstance(v, dict)
-            and all(isinstance(x, list) and all(map(_is_number, x)) for x in v.values())
+            and all(isinstance(x, list) and all(map(is_number, x)) for x in v.values())
         ),
         "a table of lists of numbers, one for each loss term",
     ),
@@ -1310,7 +1304,7 @@ _FITTED_TYPES: dict[str, tuple[Any, str]] = {
     "n_epochs_": (Int(0).test, "an integer >= 0"),
     "n_features_in_": (Int(0).test, "an integer >= 0"),
     "stopped_early_": (lambda v: isinstance(v, bool), "true or false"),
-    "fit_time_": (_is_number, "a number of seconds"),
+    "fit_time_": (is_number, "a number of seconds"),
     "classes_": (lambda v: isinstance(v, list) and bool(v), "a list of class labels"),
 }
 _FITTED_ATTRIBUTES = frozenset(_FITTED_TYPES)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import numbers
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -27,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from tgds._validation import Int, Real
+from tgds._validation import Int, Real, is_number
 from tgds.exceptions import DataError, TgdsError
 from tgds.nn._weighting import AbstractWeighting, FixedWeights
 from tgds.utils import read_container, read_container_meta, write_container
@@ -723,11 +722,10 @@ def _checkpoint_fields(path: Path, meta: dict[str, Any]) -> dict[str, Any]:
     if not Int(0).test(epoch):
         raise _corrupt(path, "'epoch'", "a non-negative integer", epoch)
     history = meta.get("history")
-    number = lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool)  # noqa: E731
     if not (
         isinstance(history, dict)
         and all(
-            isinstance(v, list) and len(v) == epoch and all(map(number, v))
+            isinstance(v, list) and len(v) == epoch and all(map(is_number, v))
             for v in history.values()
         )
     ):

@@ -12,7 +12,6 @@ the ``[validation]`` columns against the data; errors name the experiment file, 
 
 from __future__ import annotations
 
-import difflib
 import socket
 import time
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tgds._validation import similar_name
 from tgds.exceptions import DataError, TgdsError
 from tgds.runs._experiment import (
     _NO_NETWORK,
@@ -489,13 +489,6 @@ def _uses_physics(spec: ModelSpec, theory: Theory) -> bool:
     return physics != "none" and bool(physics) and bool(theory.constraints)
 
 
-def _near(name: str, columns: list[str]) -> str | None:
-    """The column most like ``name`` (letter case aside), if any is close."""
-    folded = {c.casefold(): c for c in columns}
-    match = difflib.get_close_matches(name.casefold(), list(folded), n=1)
-    return folded[match[0]] if match else None
-
-
 def _folds(
     exp: Experiment, data: pd.DataFrame, theory: Theory
 ) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -541,7 +534,7 @@ def _check_validation(exp: Experiment, data: pd.DataFrame, theory: Theory) -> No
                 what += f", and as an expression it uses {missing}, which the data lacks"
         else:
             missing = [spec]
-        near = [_near(n, columns) for n in missing if _near(n, columns)]
+        near = [m[0] for m in (similar_name(n, columns, cutoff=0.6) for n in missing) if m]
         hint = f" Did you mean {near}?" if near else ""
         raise DataError(f"{where}: {what}; its columns: {columns}.{hint}")
 

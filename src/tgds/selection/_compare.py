@@ -163,6 +163,7 @@ def _fold(
     return {"model": name, "fold": fold, **metrics, "fit_s": fit_s, "error": None}
 
 
+#: The scores of a fold (``score_fold``), NaN where the model's fit failed.
 _FOLD_METRICS = ("rmse", "mae", "r2", "consistency", "violation_rate", "complexity")
 
 
@@ -365,7 +366,7 @@ def summarise(folds: pd.DataFrame) -> pd.DataFrame:
     A model with a missing (NaN) score on any fold, e.g. NaN predictions, keeps NaN as its
     mean score and is ranked last on that criterion.
     """
-    metrics = ["rmse", "mae", "r2", "consistency", "violation_rate", "complexity", "fit_s"]
+    metrics = [*_FOLD_METRICS, "fit_s"]
     summary = folds.groupby("model", sort=False)[metrics].mean()
     strict = ["rmse", "mae", "consistency", "violation_rate"]  # NaN on a fold is a failure
     failed = folds[strict].isna().groupby(folds["model"], sort=False).any()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import html
 import math
 import numbers
@@ -14,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from tgds._validation import similar_name
 from tgds.exceptions import DataError
 from tgds.theory._constraints import Bounds
 from tgds.theory._theory import Theory
@@ -277,12 +277,13 @@ def _check_duplicates(frame: Any, names: list[str]) -> list[DataIssue]:
 def _near_miss(name: str, columns: list[str]) -> str:
     """A hint naming a data column (not one of the theory's) that ``name`` may have been
     meant to be: one that differs only in case or spaces, else the most similar name."""
-    key = name.strip().casefold()
-    close = [c for c in columns if c.strip().casefold() == key]
-    if close:
-        return f"; the data have {close[0]!r}, which differs only in case or spaces"
-    similar = difflib.get_close_matches(name, columns, n=1, cutoff=0.8)
-    return f"; did you mean the data's column {similar[0]!r}?" if similar else ""
+    match = similar_name(name, columns)
+    if match is None:
+        return ""
+    column, same_letters = match
+    if same_letters:
+        return f"; the data have {column!r}, which differs only in case or spaces"
+    return f"; did you mean the data's column {column!r}?"
 
 
 def _check_column(frame: Any, var: Any) -> tuple[ColumnSummary, list[DataIssue], np.ndarray | None]:
