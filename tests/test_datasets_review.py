@@ -333,3 +333,12 @@ def test_read_table_says_how_to_install_the_parquet_reader(tmp_path, monkeypatch
     path = write(tmp_path, "data.parquet", b"PAR1")
     with pytest.raises(DataError, match=r"needs pyarrow.*pip install 'tgds\[parquet\]'"):
         read_table(path)
+
+
+@pytest.mark.parametrize("n_years", [1, 10_001, 10**9])
+def test_lotka_volterra_bounds_n_years(n_years):
+    # 10**9 was accepted and solved the ODE for hours
+    with pytest.raises(
+        DataError, match=rf"n_years must be an integer in \[2, 10000\]; got {n_years}"
+    ):
+        make_lotka_volterra(n_years=n_years)

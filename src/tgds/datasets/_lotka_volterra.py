@@ -75,7 +75,9 @@ def _validate(n_years, start_year, rates, initial, noise, missing, seed) -> None
     def require(ok: bool, name: str, expected: str, value: object) -> None:
         _require(ok, name, expected, value, owner="make_lotka_volterra")
 
-    require(_is_int(n_years) and n_years >= 2, "n_years", "an integer of at least 2", n_years)
+    # bounded: ten thousand years take 2 s; a typo of 10**9 ran for hours
+    ok = _is_int(n_years) and 2 <= n_years <= 10_000
+    require(ok, "n_years", "an integer in [2, 10000]", n_years)
     # bounded: the Year column is int64, and near 2**63 it wrapped round to negative years
     ok = _is_int(start_year) and abs(start_year) <= 1_000_000
     require(ok, "start_year", "an integer in [-1000000, 1000000]", start_year)
