@@ -18,7 +18,8 @@ and tgds models are audited alike:
 
 Finite-difference steps are ``step`` times each input's standard deviation in ``X``.
 A check that involves a non-finite value (a NaN or infinite prediction, residual or
-difference) counts as violated, with size ``inf``.
+difference) counts as violated, with size ``inf``. Rows are found by position and
+reported also by the index labels of a pandas ``X`` (see :class:`ConstraintResult`).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from tgds.theory import (
     Shape,
     Theory,
 )
+from tgds.theory._check import label_text
 from tgds.utils import group_codes, monotone_pairs, roundoff
 
 __all__ = ["audit"]
@@ -51,12 +53,14 @@ __all__ = ["audit"]
 
 @dataclass(frozen=True)
 class _Evaluator:
-    """Computes targets and relations of the predictions for (modified copies of) ``X``."""
+    """Computes targets and relations of the predictions for (modified copies of) ``X``;
+    ``index`` holds the labels of the rows of ``X`` as given (None: their positions)."""
 
     predict: Callable[[pd.DataFrame], Any]
     theory: Theory
     X: pd.DataFrame
     targets: tuple[str, ...]
+    index: pd.Index | None = None
 
     def predictions(self, X: pd.DataFrame, given: Any = None) -> dict[str, np.ndarray]:
         """The targets predicted on ``X``: ``given`` (already computed) or the model's."""
@@ -194,13 +198,16 @@ def numeric_column(X: pd.DataFrame, name: str, owner: str) -> np.ndarray:
 
 
 def _result(
+    ev: _Evaluator,
     c: AbstractConstraint,
     magnitude: np.ndarray,
     violated: np.ndarray,
     rows: np.ndarray,
     note: str = "",
 ) -> ConstraintResult:
-    return ConstraintResult.from_checks(c.kind, c.label, magnitude, violated, rows, note)
+    return ConstraintResult.from_checks(
+        c.kind, c.label, magnitude, violated, rows, note, index=ev.index
+    )
 
 
 def _audit_bounds(ev: _Evaluator, c: Bounds, X: pd.DataFrame, preds: dict) -> ConstraintResult:
@@ -212,7 +219,9 @@ def _audit_bounds(ev: _Evaluator, c: Bounds, X: pd.DataFrame, preds: dict) -> Co
     q = ev.quantity(c.quantity, X, preds)
     excess = np.maximum(lo - q, q - hi)
     violated = (excess > 0) | ~np.isfinite(q)
-    return _result(c, np.where(np.isfinite(excess), excess, np.inf), violated, np.arange(len(q)))
+    return _result(
+        ev, c, np.where(np.isfinite(excess), excess, np.inf), violated, np.arange(len(q))
+    )
 
 
 def _audit_pairs(ev: _Evaluator, c: Monotonic, X: pd.DataFrame, preds: dict) -> ConstraintResult:
@@ -230,7 +239,7 @@ def _audit_pairs(ev: _Evaluator, c: Monotonic, X: pd.DataFrame, preds: dict) -> 
         drop = sign * (first - second)  # > 0: the quantity moves the wrong way
         size, violated = _violations(drop, drop > roundoff(first, second), first, second)
     note = f"{len(pairs)} consecutive pairs along {c.wrt} within {', '.join(c.within)}"
-    return _result(c, size, violated, pairs, note)
+    return _result(ev, c, size, violated, pairs, note)
 
 
 def _audit_derivative_sign(
@@ -253,7 +262,7 @@ def _audit_derivative_sign(
         scale = _largest_finite(q0)
         slack = 1e-9 * max(scale, 1.0) / h ** (1 if isinstance(c, Monotonic) else 2)
         size, violated = _violations(wrong, wrong > slack, q0, up, down)
-    return _result(c, size, violated, np.arange(len(q0)), note)
+    return _result(ev, c, size, violated, np.arange(len(q0)), note)
 
 
 def _fd_derivative(
@@ -290,7 +299,7 @@ def _audit_equation(
     note = "relative residual |r| / rms(terms)" + (
         ", derivatives by finite differences" if specs else ""
     )
-    return _result(c, rel, violated, np.arange(len(X)), note)
+    return _result(ev, c, rel, violated, np.arange(len(X)), note)
 
 
 def _eval(expr: sympy.Expr, values: dict) -> np.ndarray:
@@ -328,7 +337,7 @@ def _audit_invariance(
         gap = np.max([np.where(np.isfinite(g), g, np.inf) for g in gaps], axis=0)
         gap, violated = _violations(gap, gap > rtol, q)
     return _result(
-        c, gap, violated, np.arange(len(q)), f"|q(Tx) - {c.output_scale:g} q(x)| / spread of q"
+        ev, c, gap, violated, np.arange(len(q)), f"|q(Tx) - {c.output_scale:g} q(x)| / spread of q"
     )
 
 
@@ -352,7 +361,12 @@ def _audit_interactions(
     ]
     if not forbidden:
         return _result(
-            c, np.zeros(0), np.zeros(0, bool), np.zeros(0, int), "every pair of inputs may interact"
+            ev,
+            c,
+            np.zeros(0),
+            np.zeros(0, bool),
+            np.zeros(0, int),
+            "every pair of inputs may interact",
         )
     scales = {}
     for t, base in preds.items():
@@ -375,7 +389,7 @@ def _audit_interactions(
     note = f"mixed differences for {len(forbidden)} pair(s) of inputs in different groups"
     if len(preds) > 1:
         note += f", for each of {len(preds)} targets"
-    return _result(c, mag, violated, rows, note)
+    return _result(ev, c, mag, violated, rows, note)
 
 
 def audit(
@@ -423,7 +437,9 @@ def audit(
     -------
     ConsistencyReport
         Per constraint: checks made, violations, their mean and largest size, the worst
-        rows; ``report.score`` in [0, 1] (see :class:`ConsistencyReport`).
+        rows (by position in ``violations``, by ``X``'s index label in
+        ``violation_labels`` and in the text); ``report.score`` in [0, 1] (see
+        :class:`ConsistencyReport`).
 
     Examples
     --------
@@ -434,6 +450,9 @@ def audit(
     >>> report = audit(lambda X: X["x"].to_numpy() ** 2, theory, X)  # falls for x < 0
     >>> report.results[0].n_checks, report.results[0].n_violations
     (101, 50)
+    >>> r = audit(lambda X: X["x"].to_numpy() ** 2, theory, X.iloc[40:]).results[0]  # x >= -0.2
+    >>> r.worst[0][0], r.worst_labels[0][0]  # position in the frame audited, its label
+    ((0,), (40,))
     """
     if not isinstance(theory, Theory):
         raise DataError(f"audit needs a Theory; got {type(theory).__name__}.")
@@ -452,26 +471,27 @@ def audit(
                 f"{t!r} is not a target of the theory; targets: {list(theory.targets)}."
             )
     selected = _select(theory, constraints, targets)
-    ev = _Evaluator(predict, theory, frame, targets)
+    index = X.index if isinstance(X, pd.DataFrame) else None
+    ev = _Evaluator(predict, theory, frame, targets, index)
     preds = ev.predictions(frame, predictions)
     steps = _steps(frame, step)
     results = [_audit_one(ev, c, frame, preds, steps, rtol, step) for c in selected]
     accuracy = None
     if y is not None:
-        observed = _observed(y, targets, len(frame))
+        observed = _observed(y, targets, len(frame), index)
         predicted = np.column_stack([preds[t] for t in targets])
         accuracy = float(np.sqrt(np.mean((predicted - observed) ** 2)))
     return ConsistencyReport(tuple(results), n_rows=len(frame), rmse=accuracy)
 
 
-def _observed(y: Any, targets: Sequence[str], n: int) -> np.ndarray:
+def _observed(y: Any, targets: Sequence[str], n: int, index: pd.Index | None = None) -> np.ndarray:
     """``y`` as an array of shape (n, n_targets), bound by name as predictions are (see
     :func:`prediction_array`); a missing or infinite value is refused, as it would make
-    the RMSE NaN or infinite."""
+    the RMSE NaN or infinite, naming the first such row by its label in ``index``."""
     observed = prediction_array(y, targets, "y")
     k = len(targets)
     if observed.shape == (n,) and k == 1:
-        return observed[:, None]
+        observed = observed[:, None]
     if observed.shape != (n, k):
         expected = f"({n},) or ({n}, 1)" if k == 1 else f"({n}, {k})"
         raise DataError(
@@ -480,9 +500,11 @@ def _observed(y: Any, targets: Sequence[str], n: int) -> np.ndarray:
         )
     bad = ~np.isfinite(observed)
     if bad.any():
+        first = int(np.flatnonzero(bad.any(axis=1))[0])
+        row = first if index is None else index[first]
         raise DataError(
             f"y has {int(bad.sum())} missing or infinite value(s) (first at row "
-            f"{int(np.flatnonzero(bad.any(axis=1))[0])}); audit the rows with observations."
+            f"{label_text(row)}); audit the rows with observations."
         )
     return observed
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Hashable
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
+from tgds.theory._check import has_default_index, label_text
 
 __all__ = ["ConstraintResult", "ConsistencyReport"]
 
@@ -21,7 +24,19 @@ class ConstraintResult:
     the failed checks in the units of the check (e.g. kg/m^3 for a density inversion, a
     relative residual for an equation). ``violations`` holds every failed check as
     ``(rows, size)``, largest first, where ``rows`` is a row position or a pair of
-    positions; ``worst`` the first five.
+    positions (for ``X.iloc``); ``violation_labels`` the same checks with the rows given
+    by the index labels of the audited frame (for ``X.loc``: the labels of a filtered or
+    date-indexed frame, the positions again for a polars frame or the default index).
+    ``worst`` and ``worst_labels`` are the first five of each; the report's text shows labels.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> r = ConstraintResult.from_checks(
+    ...     "bounds", "y <= 1", np.array([0.0, 2.0, 1.0]), np.array([False, True, True]),
+    ...     np.arange(3), index=pd.Index([17, 42, 56]))
+    >>> r.worst, r.worst_labels
+    ((((1,), 2.0), ((2,), 1.0)), (((42,), 2.0), ((56,), 1.0)))
     """
 
     kind: str
@@ -32,10 +47,22 @@ class ConstraintResult:
     max_violation: float
     violations: tuple[tuple[tuple[int, ...], float], ...]
     note: str = ""
+    violation_labels: tuple[tuple[tuple[Hashable, ...], float], ...] | None = field(
+        default=None, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        if self.violation_labels is None:  # no index given: rows are named by position
+            object.__setattr__(self, "violation_labels", self.violations)
 
     @property
     def worst(self) -> tuple[tuple[tuple[int, ...], float], ...]:
         return self.violations[:_WORST]
+
+    @property
+    def worst_labels(self) -> tuple[tuple[tuple[Hashable, ...], float], ...]:
+        """The five largest violations, with rows by index label (see ``violation_labels``)."""
+        return self.violation_labels[:_WORST]
 
     @property
     def rate(self) -> float:
@@ -51,16 +78,28 @@ class ConstraintResult:
         violated: np.ndarray,
         rows: np.ndarray,
         note: str = "",
+        index: pd.Index | None = None,
     ) -> ConstraintResult:
+        """The result of checks of sizes ``magnitude``, failed where ``violated``, on the
+        ``rows`` (a position, or a pair of positions, per check) of a frame whose index is
+        ``index`` (default: labels are positions)."""
         magnitude = np.asarray(magnitude, dtype=float)
         violated = np.asarray(violated, dtype=bool)
         bad = np.flatnonzero(violated)
         sizes = magnitude[bad]
         order = bad[np.argsort(-np.nan_to_num(sizes, nan=np.inf), kind="stable")]
-        rows = np.asarray(rows)
+        rows = np.asarray(rows, dtype=np.intp)
+        at = (rows[:, None] if rows.ndim == 1 else rows)[order]  # positions of each failure
         found = tuple(
-            (tuple(int(r) for r in np.atleast_1d(rows[i])), float(magnitude[i])) for i in order
+            (tuple(p), float(magnitude[i])) for p, i in zip(at.tolist(), order, strict=True)
         )
+        labels = None
+        if index is not None and not has_default_index(index):
+            flat, width = index.take(at.ravel()).tolist(), at.shape[1]
+            labels = tuple(
+                (tuple(flat[k * width : (k + 1) * width]), size)
+                for k, (_, size) in enumerate(found)
+            )
         return cls(
             kind=kind,
             label=label,
@@ -70,6 +109,7 @@ class ConstraintResult:
             max_violation=float(np.max(sizes)) if bad.size else 0.0,
             violations=found,
             note=note,
+            violation_labels=labels,
         )
 
 
@@ -80,7 +120,8 @@ class ConsistencyReport:
     ``score`` is the mean over the audited constraints of the fraction of checks that
     passed: 1 means no violation anywhere, 0 that every check of every constraint
     failed. Each constraint counts equally, whatever its number of checks.
-    ``rmse`` is the accuracy when observations were given to the audit.
+    ``rmse`` is the accuracy when observations were given to the audit. Its text names
+    rows by the audited frame's index labels (see :class:`ConstraintResult`).
     """
 
     results: tuple[ConstraintResult, ...]
@@ -146,7 +187,8 @@ class ConsistencyReport:
                 lines.append(f"      ({r.note})")
             if r.worst:
                 shown = "; ".join(
-                    f"rows {','.join(map(str, rows))}: {size:.4g}" for rows, size in r.worst
+                    f"rows {','.join(map(label_text, rows))}: {size:.4g}"
+                    for rows, size in r.worst_labels
                 )
                 lines.append(f"      worst: {shown}")
         return "\n".join(lines)

@@ -7,7 +7,8 @@ import html
 import math
 import numbers
 import warnings
-from dataclasses import dataclass
+from collections.abc import Hashable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -33,7 +34,20 @@ class DataIssue:
     data as a whole), ``missing_column``, ``non_numeric``, ``nan``, ``inf``,
     ``out_of_bounds``, ``constant``; ``severity`` is ``error`` or ``warning``;
     ``examples`` holds up to five ``(row position, value)`` pairs (for ``duplicate_rows``
-    the value is the position of the earlier row it repeats).
+    the value is the position of the earlier row it repeats), for ``data.iloc``;
+    ``example_labels`` the same pairs with each row given by its index label, for
+    ``data.loc`` (the positions again when the data are not a pandas frame or have the
+    default index). The report's text and :meth:`DataReport.to_records` give labels.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from tgds.theory import Theory, Variable
+    >>> t = Theory([Variable("x", "m", bounds=(0, 1))])
+    >>> data = pd.DataFrame({"x": [0.5, 2.0, 3.0]}, index=[17, 42, 56])
+    >>> issue = check_data(t, data[data.x > 1]).issues[0]
+    >>> issue.examples, issue.example_labels
+    (((0, 2.0), (1, 3.0)), ((42, 2.0), (56, 3.0)))
     """
 
     column: str
@@ -42,6 +56,11 @@ class DataIssue:
     message: str
     count: int = 0
     examples: tuple[tuple[int, Any], ...] = ()
+    example_labels: tuple[tuple[Hashable, Any], ...] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.example_labels is None:  # no index given: rows are named by position
+            object.__setattr__(self, "example_labels", self.examples)
 
 
 @dataclass(frozen=True)
@@ -87,12 +106,20 @@ class DataReport:
 
     def to_records(self) -> list[dict[str, Any]]:
         """The issues as JSON-ready records (what ``tgds check --json`` prints): the columns
-        of :meth:`to_frame` and ``examples``, a list of ``[row, value]`` pairs. A value that
-        is not a finite number, a string or a bool is given as its text (``"nan"``)."""
+        of :meth:`to_frame` and ``examples``, a list of ``[row, value]`` pairs with the row's
+        index label (:attr:`DataIssue.example_labels`; a label of a ``MultiIndex`` as a
+        list, a date as its text). A value that is not a finite number, a string or a bool
+        is given as its text (``"nan"``)."""
         return [
             {
                 **{k: getattr(i, k) for k in _ISSUE_COLUMNS},
-                "examples": [[r, _json_value(v)] for r, v in i.examples],
+                "examples": [
+                    [
+                        _json_label(r),
+                        _json_label(v) if i.kind == "duplicate_rows" else _json_value(v),
+                    ]
+                    for r, v in i.example_labels
+                ],
             }
             for i in self.issues
         ]
@@ -129,10 +156,10 @@ class DataReport:
                 lines.append(f"  [{i.severity}] {i.column or 'data'}: {i.message}")
                 if i.examples:
                     shown = ", ".join(
-                        f"row {r} = row {v}"
+                        f"row {label_text(r)} = row {label_text(v)}"
                         if i.kind == "duplicate_rows"
-                        else f"row {r}: {_fmt(v)}"
-                        for r, v in i.examples
+                        else f"row {label_text(r)}: {_fmt(v)}"
+                        for r, v in i.example_labels
                     )
                     lines.append(f"      e.g. {shown}")
         return "\n".join(lines)
@@ -183,6 +210,38 @@ def _fmt(value: Any) -> str:
     return f"{value:.6g}" if isinstance(value, float | np.floating) else repr(value)
 
 
+def label_text(label: Hashable) -> str:
+    """A row's index label as one would type it to look the row up with ``data.loc``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> [label_text(x) for x in (17, "a", pd.Timestamp("2020-01-05"), ("a", 3))]
+    ['17', "'a'", '2020-01-05', "('a', 3)"]
+    """
+    if isinstance(label, tuple):  # a MultiIndex label
+        inner = ", ".join(label_text(x) for x in label)
+        return f"({inner},)" if len(label) == 1 else f"({inner})"
+    if isinstance(label, str):
+        return repr(label)
+    if isinstance(label, pd.Timestamp) and label.tz is None and label == label.normalize():
+        return label.date().isoformat()  # a date, as a DatetimeIndex of dates shows it
+    return str(_plain(label))
+
+
+def has_default_index(index: pd.Index) -> bool:
+    """Whether the labels of ``index`` are the positions 0, 1, ..., n - 1."""
+    return isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
+
+
+def _json_label(label: Hashable) -> Any:
+    """A row label for JSON: a number, string or bool as itself, a tuple as a list, else its text."""
+    if isinstance(label, tuple):
+        return [_json_label(x) for x in label]
+    label = _plain(label)
+    return _json_value(label) if isinstance(label, bool | str | int | float) else label_text(label)
+
+
 def check_data(theory: Theory, data: Any, *, strict: bool = False) -> DataReport:
     """Check ``data`` against ``theory``.
 
@@ -192,7 +251,9 @@ def check_data(theory: Theory, data: Any, *, strict: bool = False) -> DataReport
     constant columns, and rows that repeat an earlier row in every column of the theory
     (a file read or appended twice; a warning, as repeated rows weigh double in a fit).
     Group columns may hold any type; time columns may be numeric or dates (a date type,
-    date objects, or ISO 8601 strings as read from a CSV file).
+    date objects, or ISO 8601 strings as read from a CSV file). Example rows are named by
+    the index labels of a pandas frame (so ``data.loc[row]`` finds them, in a filtered or
+    date-indexed frame too) and by position otherwise; :class:`DataIssue` keeps both.
 
     Parameters
     ----------
@@ -214,6 +275,7 @@ def check_data(theory: Theory, data: Any, *, strict: bool = False) -> DataReport
     if not isinstance(theory, Theory):
         raise DataError(f"check_data needs a Theory; got {type(theory).__name__}.")
     frame = as_frame(data)
+    index = data.index if isinstance(data, pd.DataFrame) else None
     issues: list[DataIssue] = []
     if frame.n_rows == 0:
         issues.append(DataIssue("", "no_rows", "error", "the data have no rows"))
@@ -239,6 +301,8 @@ def check_data(theory: Theory, data: Any, *, strict: bool = False) -> DataReport
             numeric[var.name] = np.where(np.isinf(values), np.nan, values)
     issues.extend(_check_constraint_bounds(theory, numeric, frame.n_rows))
     issues.extend(_check_duplicates(frame, [c.name for c in columns]))
+    if index is not None and not has_default_index(index):
+        issues = [_with_labels(i, index) for i in issues]
     known = {v.name for v in theory.variables}
     report = DataReport(
         theory_name=theory.name,
@@ -250,6 +314,18 @@ def check_data(theory: Theory, data: Any, *, strict: bool = False) -> DataReport
     if strict and not report.ok:
         raise DataError(str(report))
     return report
+
+
+def _with_labels(issue: DataIssue, index: pd.Index) -> DataIssue:
+    """``issue`` with its example rows (and, for repeated rows, the rows repeated) named
+    by their labels in ``index``."""
+    if not issue.examples:
+        return issue
+    rows = index.take([r for r, _ in issue.examples]).tolist()
+    values = [v for _, v in issue.examples]
+    if issue.kind == "duplicate_rows":
+        values = index.take(values).tolist()
+    return replace(issue, example_labels=tuple(zip(rows, values, strict=True)))
 
 
 def _check_duplicates(frame: Any, names: list[str]) -> list[DataIssue]:
