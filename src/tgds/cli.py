@@ -246,20 +246,24 @@ def predict(
     ] = None,
     runs_dir: RunsDir = None,
 ) -> None:
-    """Predict with a saved model of a run and audit the predictions against the run's theory."""
+    """Predict with a saved model of a run, audit the predictions against the run's theory (with the RMSE where the data hold the target), and warn of inputs outside the theory's bounds or the run's data."""
+    import warnings
+
     from tgds.datasets import read_table
-    from tgds.runs import predict_with_run
+    from tgds.runs import PredictionWarning, predict_with_run
 
     if output is not None and not output.parent.is_dir():
         raise _fail(
             ValueError(f"cannot write '{output}': the folder '{output.parent}' does not exist.")
         )
-    try:
-        frame, audit_report = predict_with_run(
-            _index(runs_dir).open(run), read_table(data), model=model, fold=fold
-        )
-    except TgdsError as err:
-        raise _fail(err, f"data file '{data}'") from None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PredictionWarning)
+        try:
+            frame, audit_report = predict_with_run(
+                _index(runs_dir).open(run), read_table(data), model=model, fold=fold
+            )
+        except TgdsError as err:
+            raise _fail(err, f"data file '{data}'") from None
     if output is not None:
         from tgds.utils import atomic_write_csv
 
@@ -270,6 +274,11 @@ def predict(
         typer.echo(f"predictions written to {output}")
     else:
         typer.echo(frame.head(10).to_string())
+    for w in caught:  # ours as warning lines; any other as Python would show it
+        if issubclass(w.category, PredictionWarning):
+            typer.echo(f"warning: data file '{data}': {w.message}", err=True)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     typer.echo("\n" + str(audit_report))
 
 

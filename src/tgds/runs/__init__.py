@@ -4,7 +4,7 @@ See docs/runs.md for the experiment file and the run folder.
 """
 
 from tgds.runs._experiment import Experiment, ExperimentError, ModelSpec, load_experiment
-from tgds.runs._predict import predict_with_run
+from tgds.runs._predict import PredictionWarning, predict_with_run
 from tgds.runs._runner import RunResult, execute, load_unit_model, resume
 from tgds.runs._store import RunError, RunFolder, RunIndex, read_summary
 
@@ -12,6 +12,7 @@ __all__ = [
     "Experiment",
     "ExperimentError",
     "ModelSpec",
+    "PredictionWarning",
     "RunError",
     "RunFolder",
     "RunIndex",
