@@ -778,5 +778,9 @@ def test_physics_model_refuses_a_parameter_without_a_value():
         parameters=[Parameter("v", "m/s")],
         physics_model=PhysicsModel(outputs={"y": "v*tt"}),
     )
+    X = pd.DataFrame({"tt": [1.0, 2.0], "v": [3.0, 3.0]})
     with pytest.raises(TheoryError, match=r"parameter\(s\) \['v'\], which have no value"):
-        PhysicsModelRegressor(theory=theory).fit(pd.DataFrame({"tt": [1.0, 2.0], "v": [3.0, 3.0]}))
+        PhysicsModelRegressor(theory=theory, calibrate=None).fit(X)
+    # calibrated on y (v = 5), never read from the column v of X
+    fitted = PhysicsModelRegressor(theory=theory).fit(X, [5.0, 10.0])
+    assert fitted.parameters_ == pytest.approx({"v": 5.0})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,7 @@ def test_readme_example_runs(code: str, tmp_path: Path) -> None:
                 f"the example reads {rel}, which is absent (real data live outside the repo)"
             )
     script = tmp_path / "example.py"
-    script.write_text(code, encoding="utf-8")
+    script.write_text(textwrap.dedent(code), encoding="utf-8")  # a block in a list is indented
     done = subprocess.run(
         [sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=600
     )

@@ -17,6 +17,7 @@ again with ``prefit=True``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from typing import Any
 from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
+from tgds._validation import is_number
 from tgds.exceptions import DataError
 from tgds.models import PhysicsModelRegressor, TheoryGuidedClassifier, TheoryGuidedRegressor
 from tgds.refine import (
@@ -123,7 +125,13 @@ def _state(model: Any) -> tuple[dict[str, Any], Any]:
         return model._state_meta(), model.model_
     if isinstance(model, PhysicsModelRegressor):
         check_is_fitted(model, "targets_")
-        return {"class": name, "params": {"theory": model.theory.to_toml()}}, ()
+        calibrate = model.calibrate
+        params = {
+            "theory": model.theory.to_toml(),
+            "calibrate": list(calibrate) if isinstance(calibrate, list | tuple) else calibrate,
+        }
+        fitted = {"parameters": model.parameters_, "parameter_std": model.parameter_std_}
+        return {"class": name, "params": params, "fitted": fitted}, ()
     if isinstance(model, ConsistentRegressor):
         check_is_fitted(model, "estimator_")
         inner = model.estimator_
@@ -163,9 +171,7 @@ def _build(
     if name in _NETWORKS:
         return _NETWORKS[name]._from_state(meta, read_tree, where, size)
     if name == PhysicsModelRegressor.__name__:
-        model = PhysicsModelRegressor(theory=Theory.from_toml(meta["params"]["theory"]))
-        model._compile()  # no arrays: the fitted state follows from the theory
-        return model
+        return _physics_model(meta, where)
     if name == ConsistentRegressor.__name__:
         params = dict(meta["params"])
         known = {"theory", "repairs", "reject", "targets", "prefit", "repairs_as_tuple"}
@@ -191,3 +197,33 @@ def _build(
     raise DataError(
         f"{where} holds an unknown class {name!r}; tgds can load {', '.join(_CLASSES)}."
     )
+
+
+def _physics_model(meta: dict[str, Any], where: str) -> PhysicsModelRegressor:
+    """A fitted PhysicsModelRegressor: its theory, and the values of the parameters it
+    calibrated (files written before calibration have neither ``calibrate`` nor ``fitted``)."""
+    params = dict(meta["params"])
+    unknown = sorted(set(params) - {"theory", "calibrate"})
+    if unknown:
+        raise DataError(f"{where} sets unknown parameters {unknown} of PhysicsModelRegressor.")
+    model = PhysicsModelRegressor(
+        theory=Theory.from_toml(params["theory"]), calibrate=params.get("calibrate", "unknown")
+    )
+    model._compile()  # no arrays: the rest of the fitted state follows from the theory
+    fitted = meta.get("fitted", {"parameters": {}, "parameter_std": {}})
+    free = [p.name for p in model._free]
+    for key in ("parameters", "parameter_std"):
+        values = fitted[key]
+        if (
+            not isinstance(values, dict)
+            or sorted(values) != sorted(free)
+            or not all(is_number(v) for v in values.values())
+            or (key == "parameters" and not all(math.isfinite(v) for v in values.values()))
+        ):
+            raise DataError(
+                f"{where} holds {key} {values!r:.80}; expected a number for each calibrated "
+                f"parameter {free}: the file was damaged, or not written by tgds.save."
+            )
+    model.parameters_ = {n: float(fitted["parameters"][n]) for n in free}
+    model.parameter_std_ = {n: float(fitted["parameter_std"][n]) for n in free}
+    return model

@@ -397,6 +397,8 @@ def _models(r: _Reader, raw: dict) -> tuple[ModelSpec, ...]:
 def estimator_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
     """A model entry's settings as the estimator takes them (TOML has no None or tuples)."""
     params = dict(params)
+    if kind == "physics" and params.get("calibrate") == "none":
+        params["calibrate"] = None
     if kind == "neural":
         if params.get("physics") == "none":
             params["physics"] = None
@@ -428,6 +430,15 @@ def _check_params(r: _Reader, kind: str, params: dict[str, Any], where: str) -> 
             rule = rules.get(key)
             if rule is not None and not rule.test(value):
                 raise r.fail(f"{where} key '{key}'", f"expected {rule.words}; got {value!r:.60}.")
+    elif kind == "physics" and "calibrate" in settings:
+        from tgds.models._physics import CALIBRATE  # noqa: PLC0415
+
+        value = settings["calibrate"]
+        if not CALIBRATE.test(value):
+            raise r.fail(
+                f"{where} key 'calibrate'",
+                f"expected 'unknown', 'all', 'none' or a list of parameter names; got {value!r:.60}.",
+            )
     elif kind == "gradient_boosting":
         from sklearn.ensemble import HistGradientBoostingRegressor  # noqa: PLC0415
 
@@ -440,7 +451,7 @@ def _check_params(r: _Reader, kind: str, params: dict[str, Any], where: str) -> 
 
 def _model_keys(kind: str) -> tuple[str, ...]:
     if kind == "physics":
-        return ()
+        return ("calibrate",)
     if kind == "neural":
         from tgds.models import TheoryGuidedRegressor  # noqa: PLC0415
 
@@ -486,12 +497,14 @@ def _check_against_theory(
     for i, model in enumerate(models):
         where = f"[[models]] #{i + 1} ({model.name})"
         if model.kind == "physics":
-            _check_physics_model(r, theory, label, where)
+            _check_physics_model(r, theory, label, where, model.params)
         elif model.kind == "neural":
             _check_neural(r, theory, label, where, model.params)
 
 
-def _check_physics_model(r: _Reader, theory: Theory, label: str, where: str) -> None:
+def _check_physics_model(
+    r: _Reader, theory: Theory, label: str, where: str, params: dict[str, Any]
+) -> None:
     pm = theory.physics_model
     if pm is None or pm.outputs is None:
         has = (
@@ -511,8 +524,8 @@ def _check_physics_model(r: _Reader, theory: Theory, label: str, where: str) -> 
     from tgds.models import PhysicsModelRegressor  # noqa: PLC0415
 
     try:
-        PhysicsModelRegressor(theory=theory)._compile()
-    except TheoryError as err:  # e.g. a parameter without a value
+        PhysicsModelRegressor(theory=theory, **estimator_params("physics", params))._compile()
+    except TheoryError as err:  # e.g. a parameter without a value, not calibrated
         raise r.fail(f"{where} key 'kind'", f"{err}") from None
 
 

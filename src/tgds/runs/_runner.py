@@ -157,7 +157,7 @@ def build_model(spec: ModelSpec, theory: Theory, target: str, unit: Path) -> Any
 
     params = estimator_params(spec.kind, spec.params)
     if spec.kind == "physics":
-        model = PhysicsModelRegressor(theory=theory)
+        model = PhysicsModelRegressor(theory=theory, **params)
     elif spec.kind == "neural":
         try:
             model = TheoryGuidedRegressor(
@@ -187,9 +187,9 @@ def save_unit_model(model: Any, unit: Path, spec: ModelSpec, target: str | None 
     import tgds  # noqa: PLC0415
 
     inner = model.estimator_ if spec.repair else model
-    if spec.kind == "physics":
-        file = None
-    elif spec.kind == "neural":
+    if spec.kind == "physics" and not inner.n_parameters_:
+        file = None  # nothing fitted: the theory is the model
+    elif spec.kind in ("physics", "neural"):
         file = "model.tgds"
         tgds.save(inner, unit / file)
     else:
@@ -221,10 +221,10 @@ def load_unit_model(unit: Path, theory: Theory, target: str | None = None) -> An
 
     info = RunFolder(unit).read_json("model.json", dict)
     kind = info.get("kind")
-    if kind == "physics":
+    if kind == "physics" and info.get("file") is None:
         model = PhysicsModelRegressor(theory=theory)
-        model._compile()  # its fitted state depends on the theory only
-    elif kind == "neural":
+        model._compile()  # nothing calibrated: its fitted state depends on the theory only
+    elif kind in ("physics", "neural"):
         model = tgds.load(unit / "model.tgds")
     elif kind == "gradient_boosting":
         model = _load_skops(unit / "model.skops")
@@ -426,7 +426,7 @@ def _model_inputs(spec: ModelSpec, theory: Theory) -> tuple[list[str], bool]:
     if spec.kind == "physics":
         from tgds.models import PhysicsModelRegressor  # noqa: PLC0415
 
-        model = PhysicsModelRegressor(theory=theory)
+        model = PhysicsModelRegressor(theory=theory, **estimator_params(spec.kind, spec.params))
         model._compile()  # checked when the experiment was read
         return list(model.inputs_), True
     return list(spec.params.get("inputs") or theory.inputs), spec.kind == "neural"
@@ -580,7 +580,12 @@ def _write_start(
         "source": exp.data.get("source") or exp.data.get("path"),
         "columns": [c.__dict__ for c in report.columns],
         "issues": [
-            {**i.__dict__, "examples": [list(e) for e in i.examples]} for i in report.issues
+            # the data have the default index: the example labels are the positions again
+            {
+                **{k: v for k, v in i.__dict__.items() if k != "example_labels"},
+                "examples": [list(e) for e in i.examples],
+            }
+            for i in report.issues
         ],
     }
     folder.write_json("data_card.json", card)
