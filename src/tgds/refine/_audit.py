@@ -9,8 +9,11 @@ and tgds models are audited alike:
   monotone; without ``within``: a forward finite difference of each row along ``wrt``;
 - ``Shape``: a central second difference along ``wrt``;
 - ``Equation``: the residual with predictions substituted, derivatives ``D(u, x)`` by
-  central finite differences; a row violates it when ``|residual|`` exceeds ``rtol``
-  times the root mean square of the residual's additive terms at that row;
+  central finite differences; a row violates it when ``|residual|`` exceeds both ``rtol``
+  times the root mean square of the residual's additive terms at that row and the
+  round-off of the computation, ``16·eps/step**k`` (``k`` the highest order of its
+  derivatives) times the largest such root mean square over the rows: where every term
+  is near zero (the boundary of an exact solution) round-off is not a violation;
 - ``Invariance``: predictions at transformed inputs against ``output_scale`` times the
   original ones, relative to the quantity's spread;
 - ``Interactions``: the mixed second difference of each predicted target for every pair
@@ -279,7 +282,13 @@ def _fd_derivative(
 
 
 def _audit_equation(
-    ev: _Evaluator, c: Equation, X: pd.DataFrame, preds: dict, steps: dict, rtol: float
+    ev: _Evaluator,
+    c: Equation,
+    X: pd.DataFrame,
+    preds: dict,
+    steps: dict,
+    rtol: float,
+    step: float,
 ) -> ConstraintResult:
     residual, specs = ev.theory.residual_of(c)
     values = ev.values(residual.sympy, X, preds)
@@ -290,13 +299,25 @@ def _audit_equation(
     expr = residual.sympy
     r = np.broadcast_to(np.asarray(residual.evaluate(values), dtype=float), (len(X),))
     terms = expr.args if isinstance(expr, sympy.Add) else (expr,)
-    size = np.sqrt(
-        np.mean([np.broadcast_to(_eval(t, values), (len(X),)) ** 2 for t in terms], axis=0)
-    )
+    with np.errstate(invalid="ignore", over="ignore"):
+        size = np.sqrt(
+            np.mean([np.broadcast_to(_eval(t, values), (len(X),)) ** 2 for t in terms], axis=0)
+        )
+    # Where every term is near zero (u = sin(pi x / L) at x = L) the residual is round-off
+    # over round-off. A residual is known to about eps / step**k of the terms' scale (a
+    # finite difference of order k divides the field's round-off by step**k), of the
+    # largest row rather than a typical one: the round-off comes from the field around the
+    # row, not from its terms, and a median row is tiny where a solution decays over most
+    # of the domain. The denominator is floored so that |r| below 16 times that (16 ulp,
+    # as in `roundoff`) is never a violation; a row with larger terms keeps its own scale.
+    order = max((len(spec.wrt) for spec in specs), default=0)
+    noise = 16 * np.finfo(float).eps / step**order
+    floor = noise / rtol * _largest_finite(size) if rtol > 0 else 0.0
     with np.errstate(invalid="ignore", divide="ignore"):
-        rel = np.abs(r) / np.where(size > 0, size, 1.0)
+        scale = np.maximum(size, floor)
+        rel = np.abs(r) / np.where(scale > 0, scale, 1.0)
         rel, violated = _violations(rel, rel > rtol, r)
-    note = "relative residual |r| / rms(terms)" + (
+    note = f"relative residual |r| / max(rms(terms), {floor:.3g})" + (
         ", derivatives by finite differences" if specs else ""
     )
     return _result(ev, c, rel, violated, np.arange(len(X)), note)
@@ -517,7 +538,7 @@ def _audit_one(ev, c, X, preds, steps, rtol, step) -> ConstraintResult:
     if isinstance(c, Monotonic | Shape):
         return _audit_derivative_sign(ev, c, X, preds, steps)
     if isinstance(c, Equation):
-        return _audit_equation(ev, c, X, preds, steps, rtol)
+        return _audit_equation(ev, c, X, preds, steps, rtol, step)
     if isinstance(c, Invariance):
         return _audit_invariance(ev, c, X, preds, rtol)
     return _audit_interactions(ev, c, X, preds, steps, rtol, step)

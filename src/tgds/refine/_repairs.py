@@ -5,7 +5,9 @@ Each repair is an immutable object with ``apply(context, predictions) -> predict
 
 - :class:`ProjectToBounds` clips targets into their bounds (the nearest allowed value).
 - :class:`IsotonicProjection` replaces a monotone quantity along ``wrt`` within each
-  group by its least-squares isotonic fit (``sklearn.isotonic.isotonic_regression``).
+  group by its least-squares isotonic fit (``sklearn.isotonic.isotonic_regression``);
+  a ``Monotonic`` without ``within`` (a derivative sign, not an order of rows) is
+  skipped with a warning.
   Rows tied in ``wrt`` are unordered among themselves, as in the audit: every row of
   one level must lie below every row of the next. The projection onto that partial
   order keeps the order of the values within a level (each fitted value is its
@@ -30,6 +32,7 @@ finders are not vectorised over thousands of rows.
 from __future__ import annotations
 
 import math
+import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
@@ -40,7 +43,7 @@ import sympy
 from sklearn.isotonic import isotonic_regression
 
 from tgds.exceptions import DataError, TheoryError
-from tgds.refine._audit import numeric_column
+from tgds.refine._audit import _on_predictions, numeric_column
 from tgds.theory import Bounds, Equation, Monotonic, SymbolicExpression, Theory
 from tgds.utils import group_codes, roundoff
 
@@ -144,6 +147,13 @@ def _clip_affine(ctx: RepairContext, c: Bounds, chosen: list[str], out: dict) ->
 class IsotonicProjection(AbstractRepair):
     """Project a monotone quantity onto monotone sequences along ``wrt`` within groups.
 
+    Only a ``Monotonic`` constraint with ``within`` orders rows: one without groups is a
+    sign of the derivative along ``wrt`` with the other inputs held fixed, which rows
+    that differ in those inputs do not show, so it cannot be repaired by reordering
+    predictions (the audit checks it by finite differences). By default such constraints
+    on the predicted targets are skipped with one ``UserWarning`` per ``apply`` naming
+    them; asking for one by name is an error.
+
     Parameters
     ----------
     constraint : str, optional
@@ -167,7 +177,10 @@ class IsotonicProjection(AbstractRepair):
 
     def apply(self, ctx: RepairContext, preds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         out = dict(preds)
-        for c in self._constraints(ctx.theory):
+        chosen = self._constraints(ctx.theory)
+        if self.constraint is None:
+            _warn_ungrouped(ctx)
+        for c in chosen:
             out = _isotonic(ctx, c, out)
         return out
 
@@ -177,11 +190,35 @@ class IsotonicProjection(AbstractRepair):
             return found
         chosen = [c for c in found if c.label == self.constraint]
         if not chosen:
+            ungrouped = any(
+                isinstance(c, Monotonic) and not c.within and c.label == self.constraint
+                for c in theory.constraints
+            )
+            why = " (it has none: a derivative sign, not an order of rows)" if ungrouped else ""
             raise TheoryError(
-                f"IsotonicProjection: no monotonic constraint with 'within' named {self.constraint!r}; "
+                f"IsotonicProjection: no monotonic constraint with 'within' named {self.constraint!r}{why}; "
                 f"candidates: {[c.label for c in found]}."
             )
         return chosen
+
+
+def _warn_ungrouped(ctx: RepairContext) -> None:
+    """One warning naming the ``Monotonic`` constraints on the predictions without ``within``."""
+    skipped = [
+        c
+        for c in ctx.theory.constraints
+        if isinstance(c, Monotonic) and not c.within and _on_predictions(ctx.theory, c, ctx.targets)
+    ]
+    if skipped:
+        names = ", ".join(f"{c.label!r} (along {c.wrt!r})" for c in skipped)
+        warnings.warn(
+            f"IsotonicProjection: skipped the monotonic constraint(s) {names}: a projection "
+            "needs 'within' (the groups, e.g. profiles, whose rows are ordered along 'wrt'); "
+            "got none, so each is a sign of a derivative, which reordering predictions "
+            "cannot enforce. Only the audit checks them.",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _isotonic(
@@ -357,8 +394,9 @@ class ConservationProjection(AbstractRepair):
     ----------
     equations : str or tuple of str, optional
         Names (or descriptions) of ``Equation`` constraints that are linear in the targets
-        with constant coefficients (the right-hand side may depend on inputs), such as
-        ``a + b + c == total``. By default every equation without derivatives.
+        with constant coefficients (numbers or parameters with a value; the right-hand side
+        may depend on inputs), such as ``a + b + c == total``. By default every equation
+        without derivatives.
 
     Rows with a non-finite target or right-hand side are left as they are.
 
@@ -457,10 +495,16 @@ def linear_in_targets(
 ) -> tuple[list[float], sympy.Expr] | None:
     """``(a, b)`` when the residual of ``equation`` is ``a·y - b`` with constant ``a``; else None.
 
-    ``b`` is a sympy expression of the inputs (and parameters without a value).
+    Parameters with a value are constants: they are substituted first, so they may be
+    in ``a``. ``b`` is a sympy expression of the inputs (and parameters without a value).
     """
-    symbols = [sympy.Symbol(t, real=True) for t in targets]
-    r = theory.residual_of(equation)[0].sympy.subs(theory.parameter_values())
+    residual = theory.residual_of(equation)[0].sympy
+    params = theory.parameter_values()
+    # by the expression's own symbols: a string key would become a plain Symbol('g'),
+    # which is not the expression's Symbol('g', real=True), and substitute nothing
+    r = residual.subs({s: params[s.name] for s in residual.free_symbols if s.name in params})
+    own = {s.name: s for s in residual.free_symbols}
+    symbols = [own.get(t, sympy.Symbol(t, real=True)) for t in targets]
     coeffs = [sympy.diff(r, s) for s in symbols]
     if any(co.free_symbols for co in coeffs):
         return None
