@@ -143,3 +143,22 @@ def test_unlabeled_points_without_physics_terms_are_not_ignored_silently(labelle
     ):
         with pytest.warns(UserWarning, match=rf"X_unlabeled is not used: .*\({why}\)"):
             model.fit(df, X_unlabeled=X)
+
+
+def test_training_values_outside_the_theorys_bounds_are_named():
+    # they were accepted without a word, although check_data and predict flag them
+    theory = Theory(
+        [Variable("x", "m", bounds=(0, 1)), Variable("y", "m", bounds=(0, 10), role="target")]
+    )
+    X = pd.DataFrame({"x": [0.1, 0.5, 2.0, 0.7], "y": [1.0, 2.0, 3.0, -4.0]})
+    model = TheoryGuidedRegressor(theory=theory, epochs=1, hard_bounds=True)
+    with pytest.warns(UserWarning) as caught:
+        model.fit(X)
+    texts = [str(w.message) for w in caught]
+    assert any(
+        "'x' has 1 of 4 training values outside the theory's bounds [0, 1] (from 2 to 2)" in t
+        for t in texts
+    ), texts
+    assert any(
+        "'y' has 1 of 4" in t and "hard_bounds=True cannot reach them" in t for t in texts
+    ), texts

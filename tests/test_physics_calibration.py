@@ -18,7 +18,7 @@ import tgds
 from tgds.cli import app
 from tgds.exceptions import DataError, TheoryError
 from tgds.models import PhysicsModelRegressor
-from tgds.selection import complexity
+from tgds.selection import compare, complexity
 from tgds.theory import LogNormal, Parameter, PhysicsModel, Theory, Variable
 
 
@@ -224,3 +224,74 @@ def test_a_run_that_does_not_calibrate_an_unknown_parameter_is_refused(tmp_path)
     assert "['k'], which have no value" in result.output
     result = CliRunner().invoke(app, ["run", _experiment(tmp_path, "calibrate = 3"), "--quiet"])
     assert result.exit_code == 2 and "key 'calibrate'" in result.output, result.output
+
+
+def _projectile() -> tuple[Theory, pd.DataFrame, pd.DataFrame]:
+    """Range and height of a projectile, two targets of one physics model with g unknown."""
+    theory = Theory(
+        [
+            Variable("v0", "m/s"),
+            Variable("theta", "1"),
+            Variable("R", "m", role="target"),
+            Variable("H", "m", role="target"),
+        ],
+        parameters=[Parameter("g", "m/s^2", bounds=(1, 30))],
+        physics_model=PhysicsModel(
+            outputs={"R": "v0**2*sin(2*theta)/g", "H": "v0**2*sin(theta)**2/(2*g)"}
+        ),
+    )
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"v0": rng.uniform(5, 30, 40), "theta": rng.uniform(0.2, 1.3, 40)})
+    Y = pd.DataFrame(
+        {
+            "R": X.v0**2 * np.sin(2 * X.theta) / 9.81,
+            "H": X.v0**2 * np.sin(X.theta) ** 2 / (2 * 9.81),
+        }
+    )
+    return theory, X, Y
+
+
+def test_observations_of_several_targets_are_matched_by_name():
+    # y with the columns [H, R] was taken by position and calibrated g = 27.3
+    theory, X, Y = _projectile()
+    model = PhysicsModelRegressor(theory=theory)
+    assert model.fit(X, Y[["H", "R"]]).parameters_ == pytest.approx({"g": 9.81}, rel=1e-8)
+    with pytest.raises(DataError, match=r"y has the columns \['R', 'height'\]; expected"):
+        model.fit(X, Y.rename(columns={"H": "height"}))
+
+
+def test_targets_chooses_the_outputs_predicted(tmp_path):
+    theory, X, Y = _projectile()
+    model = PhysicsModelRegressor(theory=theory, targets="H").fit(X, Y["H"])
+    assert model.targets_ == ("H",) and model.predict(X).shape == (40,)
+    assert model.parameters_ == pytest.approx({"g": 9.81}, rel=1e-8)
+    with pytest.raises(TheoryError, match=r"some of the physics model's outputs \['R', 'H'\]"):
+        PhysicsModelRegressor(theory=theory, targets=["D"]).fit(X, Y["H"])
+    tgds.save(model, tmp_path / "m.tgds")
+    assert tgds.load(tmp_path / "m.tgds").targets_ == ("H",)
+
+
+def test_compare_matches_the_columns_of_y_to_the_targets_by_name():
+    theory, X, Y = _projectile()
+    table = compare({"physics": PhysicsModelRegressor(theory=theory)}, X, Y[["H", "R"]], theory, 2)
+    assert table.folds["rmse"].max() < 1e-6  # was 67 with the columns taken by position
+
+
+def test_a_run_of_one_target_of_a_two_target_physics_model(tmp_path):
+    # the physics model predicted both R and H, and the fold failed on the shape of y
+    theory, X, Y = _projectile()
+    theory.to_toml(tmp_path / "cooling.toml")
+    X.assign(R=Y.R, H=Y.H, t=np.arange(len(X), dtype=float)).to_csv(
+        tmp_path / "cups.csv", index=False
+    )
+    text = EXPERIMENT.replace("{calibrate}", "").replace(
+        'name = "cups"', 'name = "p"\ntarget = "H"'
+    )
+    (tmp_path / "exp.toml").write_text(text)
+    result = CliRunner().invoke(app, ["run", str(tmp_path / "exp.toml"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    (run,) = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
+    (unit,) = (run / "units").iterdir()
+    fitted = tgds.load(unit / "model.tgds")
+    assert fitted.targets_ == ("H",)
+    assert fitted.parameters_ == pytest.approx({"g": 9.81}, rel=1e-6)

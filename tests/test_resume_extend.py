@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import tgds.nn._train as loop
-from tgds.exceptions import TgdsError
+from tgds.exceptions import DataError, TgdsError
 from tgds.models import TheoryGuidedClassifier, TheoryGuidedRegressor
 from tgds.nn import LossTerm, ReLoBRaLo, TrainSettings, make_network, train, trainable_filter
 from tgds.theory import Bounds, Monotonic, Theory, Variable
@@ -278,3 +278,12 @@ def test_train_writes_the_first_fingerprint_and_accepts_any(tmp_path):
         run(6, "other", {"parameters": {"rate": 0.1, "width": (4,)}, "data": {"points": "a"}})
     with pytest.raises(TgdsError, match=r": its points differ from this training's\."):
         run(6, "other", {"parameters": {"rate": 0.01, "width": [4.0]}, "data": {"points": "b"}})
+
+
+def test_resume_without_a_checkpoint_path_is_refused():
+    # it trained from scratch without a word
+    X, y = np.linspace(0, 1, 8).reshape(-1, 1), np.linspace(0, 1, 8)
+    with pytest.raises(
+        DataError, match=r"fit\(resume=True\) continues from checkpoint_path, which is None"
+    ):
+        TheoryGuidedRegressor(epochs=1).fit(X, y, resume=True)

@@ -128,6 +128,7 @@ def _state(model: Any) -> tuple[dict[str, Any], Any]:
         calibrate = model.calibrate
         params = {
             "theory": model.theory.to_toml(),
+            "targets": list(model.targets_),
             "calibrate": list(calibrate) if isinstance(calibrate, list | tuple) else calibrate,
         }
         fitted = {"parameters": model.parameters_, "parameter_std": model.parameter_std_}
@@ -200,14 +201,16 @@ def _build(
 
 
 def _physics_model(meta: dict[str, Any], where: str) -> PhysicsModelRegressor:
-    """A fitted PhysicsModelRegressor: its theory, and the values of the parameters it
-    calibrated (files written before calibration have neither ``calibrate`` nor ``fitted``)."""
+    """A fitted PhysicsModelRegressor: its theory, targets, and the values of the parameters
+    it calibrated (older files have no ``targets``, ``calibrate`` or ``fitted``)."""
     params = dict(meta["params"])
-    unknown = sorted(set(params) - {"theory", "calibrate"})
+    unknown = sorted(set(params) - {"theory", "targets", "calibrate"})
     if unknown:
         raise DataError(f"{where} sets unknown parameters {unknown} of PhysicsModelRegressor.")
     model = PhysicsModelRegressor(
-        theory=Theory.from_toml(params["theory"]), calibrate=params.get("calibrate", "unknown")
+        theory=Theory.from_toml(params["theory"]),
+        targets=params.get("targets"),
+        calibrate=params.get("calibrate", "unknown"),
     )
     model._compile()  # no arrays: the rest of the fitted state follows from the theory
     fitted = meta.get("fitted", {"parameters": {}, "parameter_std": {}})

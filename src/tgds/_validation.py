@@ -14,7 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tgds.exceptions import TgdsError
+import numpy as np
+
+from tgds.exceptions import DataError, TgdsError
 
 __all__ = [
     "Rule",
@@ -168,3 +170,28 @@ def similar_name(
         return folded[key], True
     match = difflib.get_close_matches(key, list(folded), n=1, cutoff=cutoff)
     return (folded[match[0]], False) if match else None
+
+
+def bind_targets(y: Any, targets: Sequence[str], what: str = "y") -> Any:
+    """``y`` with the columns of a data frame (pandas or polars) put in the order of
+    ``targets`` by name. A frame of one column for one target, or with the columns
+    ``0, 1, ...``, is taken as it is; one whose columns are not the targets is refused, as
+    taking it by position would pair each target with another's observations.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> list(bind_targets(pd.DataFrame({"H": [1.0], "R": [2.0]}), ["R", "H"]).columns)
+    ['R', 'H']
+    """
+    columns = getattr(y, "columns", None)
+    if columns is None or isinstance(y, np.ndarray):
+        return y
+    names = list(columns)
+    if (len(names) == 1 and len(targets) == 1) or names in (list(targets), list(range(len(names)))):
+        return y
+    if len(names) != len(targets) or set(names) != set(targets):
+        raise DataError(
+            f"{what} has the columns {names}; expected the targets {list(targets)} (in any order)."
+        )
+    return y[list(targets)]

@@ -41,7 +41,9 @@ def _fail(err: Exception, data: str | None = None) -> typer.Exit:
             lambda m: f"{data} {m[1]}",
             message,
         )
-        message = message.replace("on this data: it lacks", f"on this data: {data} lacks")
+        message = re.sub(
+            r"on this data: it (lacks|has)", lambda m: f"on this data: {data} {m[1]}", message
+        )
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(EXIT_BAD_INPUT)
 
@@ -289,7 +291,10 @@ def runs_list(runs_dir: RunsDir = None) -> None:
         frame = _index(runs_dir).list()
     except TgdsError as err:
         raise _fail(err) from None
-    typer.echo(frame.drop(columns=["dir"]).to_string(index=False) if len(frame) else "no runs yet")
+    # a run without a best model (failed, incomplete) shows '-', as a missing time does
+    shown = frame.drop(columns=["dir"]).astype(object)
+    shown = shown.where(shown.notna(), "-")
+    typer.echo(shown.to_string(index=False) if len(frame) else "no runs yet")
 
 
 @runs_app.command("show")
@@ -324,17 +329,15 @@ def runs_compare(
     """Put the comparison tables of several runs side by side."""
     import pandas as pd
 
-    from tgds.runs import read_summary
-
     index = _index(runs_dir)
     frames = []
     try:
         for run in runs:
             folder = index.open(run)
-            frame = read_summary(folder.path / "summary.csv")
+            frame = folder.summary("to compare")  # a failed run's error names its state
             frame.insert(0, "run", folder.id)
             frames.append(frame)
-    except (TgdsError, FileNotFoundError) as err:
+    except TgdsError as err:
         raise _fail(err) from None
     cols = ["run", "model", "rmse", "mae", "consistency", "violation_rate", "complexity", "rank"]
     typer.echo(pd.concat(frames)[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))

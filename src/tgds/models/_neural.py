@@ -414,6 +414,13 @@ class _TheoryGuidedNetwork(BaseEstimator):
         features: tuple,
         targets: tuple,
     ) -> None:
+        if resume and self.checkpoint_path is None:  # a fresh fit would pass for a resumed one
+            raise DataError(
+                f"{type(self).__name__}.fit(resume=True) continues from checkpoint_path, which "
+                "is None; set checkpoint_path to the checkpoint file (the fit writes it, a "
+                "resumed fit reads it), or fit with resume=False."
+            )
+        self._warn_outside_bounds(Xf, Y, features, targets)
         n = Xf.shape[0]
         rng, base_seed = self._random_state(resume)
         seed = int(rng.randint(0, 2**31 - 1))
@@ -611,6 +618,38 @@ class _TheoryGuidedNetwork(BaseEstimator):
         )
         self.skipped_physics_ = tuple(skipped)
         return terms
+
+    def _warn_outside_bounds(
+        self, Xf: np.ndarray, Y: np.ndarray, features: tuple, targets: tuple
+    ) -> None:
+        """Warn of training values outside the theory's bounds of their variable: the model
+        learns from them as they are (``theory.check_data`` reports them too)."""
+        if self.theory is None:
+            return
+        columns = [(f, Xf[:, i]) for i, f in enumerate(features)]
+        if not self._is_classifier:  # a classifier's Y holds class codes
+            columns += [(t, Y[:, j]) for j, t in enumerate(targets)]
+        for name, values in columns:
+            bounds = self.theory.variable(name).bounds
+            if bounds is None:
+                continue
+            out = (values < bounds[0]) | (values > bounds[1])
+            if out.any():
+                unreachable = (
+                    "; hard_bounds=True cannot reach them"
+                    if self.hard_bounds and name in targets
+                    else ""
+                )
+                warnings.warn(
+                    f"{type(self).__name__}.fit: the column {name!r} has {int(out.sum())} of "
+                    f"{len(values)} training values outside the theory's bounds "
+                    f"[{bounds[0]:g}, {bounds[1]:g}] (from {values[out].min():g} to "
+                    f"{values[out].max():g})"
+                    f"; the model learns from them as they are{unreachable}. Check the data "
+                    "with theory.check_data.",
+                    UserWarning,
+                    stacklevel=4,
+                )
 
     def _random_state(self, resume: bool) -> tuple[np.random.RandomState, int | None]:
         """The generator of this fit's seed and validation split, and the fresh seed it was

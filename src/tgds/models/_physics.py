@@ -12,7 +12,15 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
-from tgds._validation import Instance, OneOf, Optional, Rule, any_of, validate_params
+from tgds._validation import (
+    Instance,
+    OneOf,
+    Optional,
+    Rule,
+    any_of,
+    bind_targets,
+    validate_params,
+)
 from tgds.exceptions import DataError, TheoryError
 from tgds.theory import Theory
 from tgds.theory._variables import HalfNormal, LogNormal, Normal, Parameter, Uniform
@@ -45,6 +53,10 @@ class PhysicsModelRegressor(RegressorMixin, BaseEstimator):
     ----------
     theory : Theory
         A theory with ``PhysicsModel(outputs=...)``.
+    targets : str, list of str or None, default=None
+        The targets to predict, some of the physics model's outputs (default: all of them,
+        in its order); ``predict`` gives one column per target, and ``y`` in ``fit`` holds
+        their observations (a data frame's columns are matched by name).
     calibrate : "unknown", "all", list of str or None, default="unknown"
         Which of the parameters the physics model uses are fitted: ``"unknown"`` those
         without a value; ``"all"`` also those with a value and bounds or a prior (the value
@@ -91,8 +103,11 @@ class PhysicsModelRegressor(RegressorMixin, BaseEstimator):
     (0.05, 1)
     """
 
-    def __init__(self, *, theory: Theory | None = None, calibrate: Any = "unknown"):
+    def __init__(
+        self, *, theory: Theory | None = None, targets: Any = None, calibrate: Any = "unknown"
+    ):
         self.theory = theory
+        self.targets = targets
         self.calibrate = calibrate
 
     def fit(self, X: Any, y: Any = None) -> PhysicsModelRegressor:
@@ -115,6 +130,7 @@ class PhysicsModelRegressor(RegressorMixin, BaseEstimator):
             self,
             {
                 "theory": Instance(Theory),
+                "targets": Optional(any_of(Instance(str), _NAMES)),
                 "calibrate": CALIBRATE,
             },
         )
@@ -124,7 +140,7 @@ class PhysicsModelRegressor(RegressorMixin, BaseEstimator):
             raise TheoryError(
                 f"PhysicsModelRegressor needs a physics model with outputs = {{...}}; the theory has {kind}."
             )
-        self.targets_ = pm.predicted
+        self.targets_ = self._targets(pm.predicted)
         self._expressions = [self.theory.physics_expression_of(t) for t in self.targets_]
         names = {s.name for e in self._expressions for s in e.sympy.free_symbols}
         used = [p for p in self.theory.parameters if p.name in names]
@@ -140,6 +156,19 @@ class PhysicsModelRegressor(RegressorMixin, BaseEstimator):
         self.parameters_ = {}
         self.parameter_std_ = {}
         self.n_parameters_ = len(self._free)
+
+    def _targets(self, outputs: tuple[str, ...]) -> tuple[str, ...]:
+        """The targets chosen by ``targets`` among the physics model's ``outputs``."""
+        if self.targets is None:
+            return outputs
+        chosen = (self.targets,) if isinstance(self.targets, str) else tuple(self.targets)
+        wrong = [t for t in chosen if t not in outputs]
+        if wrong or not chosen:
+            raise TheoryError(
+                f"PhysicsModelRegressor: targets must be some of the physics model's outputs "
+                f"{list(outputs)}; got {list(chosen)}."
+            )
+        return tuple(dict.fromkeys(chosen))
 
     def _chosen(self, used: list[Parameter]) -> list[Parameter]:
         """The parameters ``calibrate`` picks among those the physics model uses."""
@@ -205,6 +234,7 @@ class PhysicsModelRegressor(RegressorMixin, BaseEstimator):
                 f"PhysicsModelRegressor: the parameter(s) {names} are calibrated on the "
                 f"observed {list(self.targets_)}; call fit(X, y)."
             )
+        y = bind_targets(y, self.targets_)
         try:
             obs = np.asarray(y, dtype=float)
         except (TypeError, ValueError):

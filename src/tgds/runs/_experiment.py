@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import tomllib
 import urllib.parse
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +36,11 @@ _TOP = (
     "outputs",
     "tracking",
 )
+#: The seed of a neural or gradient-boosting model without ``random_state``: filled in when
+#: an experiment file is read, so that a run repeats, and written into the run's resolved
+#: ``experiment.toml`` (which a resume and a re-run of that file read back).
+DEFAULT_SEED = 0
+_SEEDED = ("neural", "gradient_boosting")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")  # used with fullmatch: no "name\n"
 _NO_NETWORK = (
     "tgds does not reach the network at run time; to use a remote MLflow server, log the "
@@ -159,10 +164,17 @@ def load_experiment(path: str | Path) -> Experiment:
     return parse_experiment(raw, path.resolve().parent, path)
 
 
-def parse_experiment(raw: dict, base: Path, file: Path | None = None) -> Experiment:
+def parse_experiment(
+    raw: dict, base: Path, file: Path | None = None, *, default_seeds: bool = True
+) -> Experiment:
     """Validate experiment data already read from TOML; relative paths are taken from ``base``.
 
-    ``file``, the file the data was read from, is named in the messages.
+    ``file``, the file the data was read from, is named in the messages. With
+    ``default_seeds`` (the default), a neural or gradient-boosting model without
+    ``random_state`` gets ``random_state = DEFAULT_SEED`` (0), so that running the file
+    twice gives the same results; ``False`` reads a run folder's resolved file as it was
+    recorded (a run started before seeds were filled in resumes with ``random_state``
+    unset, as its checkpoints were written).
     """
     r = _Reader(f"experiment file '{file}'" if file is not None else "experiment")
     r.keys(raw, _TOP, "top level")
@@ -173,6 +185,8 @@ def parse_experiment(raw: dict, base: Path, file: Path | None = None) -> Experim
     theory = _theory(r, raw, base)
     validation = _validation(r, raw)
     models = _models(r, raw)
+    if default_seeds:
+        models = tuple(_seeded(m) for m in models)
     outputs = r.table(raw, "outputs", ("dir",), required=False)
     out_dir = Path(r.typed(outputs.get("dir", "runs"), str, "a folder path", "[outputs] key 'dir'"))
     tracking = r.table(raw, "tracking", ("mlflow",), required=False)
@@ -394,6 +408,15 @@ def _models(r: _Reader, raw: dict) -> tuple[ModelSpec, ...]:
     return tuple(specs)
 
 
+def _seeded(spec: ModelSpec) -> ModelSpec:
+    """``spec`` with ``random_state = DEFAULT_SEED`` where its estimator draws random numbers
+    and the file gives no seed (a neural network's initial weights and validation rows, a
+    gradient-boosting model's early-stopping rows)."""
+    if spec.kind not in _SEEDED or "random_state" in spec.params:
+        return spec
+    return replace(spec, params={**spec.params, "random_state": DEFAULT_SEED})
+
+
 def estimator_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
     """A model entry's settings as the estimator takes them (TOML has no None or tuples)."""
     params = dict(params)
@@ -497,7 +520,8 @@ def _check_against_theory(
     for i, model in enumerate(models):
         where = f"[[models]] #{i + 1} ({model.name})"
         if model.kind == "physics":
-            _check_physics_model(r, theory, label, where, model.params)
+            chosen = target or theory.targets[0]
+            _check_physics_model(r, theory, label, where, {**model.params, "targets": chosen})
         elif model.kind == "neural":
             _check_neural(r, theory, label, where, model.params)
 

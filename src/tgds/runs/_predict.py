@@ -18,7 +18,7 @@ import pandas as pd
 from tgds.exceptions import TgdsError
 from tgds.refine import ConsistencyReport, audit
 from tgds.runs._runner import key_columns, load_unit_model
-from tgds.runs._store import RunError, RunFolder, read_summary
+from tgds.runs._store import RunError, RunFolder
 from tgds.theory import Theory
 from tgds.theory._variables import format_number
 
@@ -52,11 +52,7 @@ def predict_with_run(
     rows, so a value inside it may still lie outside the chosen fold's training rows.
     """
     theory = Theory.from_toml(folder.path / "theory.toml")
-    if not (folder.path / "summary.csv").exists():
-        raise RunError(
-            f"run {folder.id} has no summary.csv: it is not complete (resume it with tgds run --resume)."
-        )
-    summary = read_summary(folder.path / "summary.csv")
+    summary = folder.summary("to choose a model from")  # an error names the run's state
     models = list(summary["model"])
     name = model if model is not None else models[0]
     if name not in models:
@@ -73,6 +69,12 @@ def predict_with_run(
     frame = data.reset_index(drop=True)
     if len(frame) == 0:
         raise RunError("the data has no rows to predict.")
+    if any(c in frame.columns and not _numeric(frame[c]) for c in inputs):
+        # before the model sees them: its own message would call the data X
+        raise RunError(
+            f"model {name!r} of run {folder.id} cannot predict on this data: "
+            + _why(frame, inputs, None)
+        )
     try:
         predicted = np.asarray(fitted.predict(frame), dtype=float)
         report = audit(fitted, theory, frame, targets=[target], predictions=predicted)
@@ -199,13 +201,36 @@ def _numeric(values: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
 
 
-def _why(frame: pd.DataFrame, inputs: list[str], err: Exception) -> str:
-    """The missing and non-numeric input columns, else the model's own error."""
+def _why(frame: pd.DataFrame, inputs: list[str], err: Exception | None) -> str:
+    """The missing and non-numeric input columns, else the model's own error. Each part
+    starts with ``it`` (the data), which ``tgds predict`` replaces by the data file's name."""
     missing = [c for c in inputs if c not in frame.columns]
     text = [c for c in inputs if c in frame.columns and not _numeric(frame[c])]
     parts = []
     if missing:
         parts.append(f"it lacks the input column(s) {missing}")
     if text:
-        parts.append(f"the input column(s) {text} do not hold numbers only")
+        parts.append(
+            "it has values that are not numbers "
+            + "; and ".join(_not_numbers(frame[c], c) for c in text)
+            + "; expected numbers"
+        )
     return "; ".join(parts) + "." if parts else f"{type(err).__name__}: {err}"
+
+
+def _not_numbers(values: pd.Series, column: str) -> str:
+    """``in the input column 'v': 'warm', 'n/a' in rows 2, 7 (counting from 0)``: the values
+    of a column that are not numbers (all of them for a column of another type, such as
+    true/false or numbers stored as text), and their rows."""
+    bad = values.notna().to_numpy()
+    if not pd.api.types.is_bool_dtype(values):
+        numbers = pd.to_numeric(values, errors="coerce").isna().to_numpy() & bad
+        bad = numbers if numbers.any() else bad
+    rows = np.flatnonzero(bad)
+    if not rows.size:  # nothing but missing values, in a column of text type
+        return f"in the input column {column!r}: only missing values, of type {values.dtype}"
+    distinct = pd.unique(values.to_numpy()[rows])
+    shown = ", ".join(repr(v.item() if isinstance(v, np.generic) else v) for v in distinct[:3]) + (
+        ", ..." if len(distinct) > 3 else ""
+    )
+    return f"in the input column {column!r}: {shown} in {_at(rows)}"

@@ -157,7 +157,7 @@ def build_model(spec: ModelSpec, theory: Theory, target: str, unit: Path) -> Any
 
     params = estimator_params(spec.kind, spec.params)
     if spec.kind == "physics":
-        model = PhysicsModelRegressor(theory=theory, **params)
+        model = PhysicsModelRegressor(theory=theory, targets=target, **params)
     elif spec.kind == "neural":
         try:
             model = TheoryGuidedRegressor(
@@ -222,7 +222,7 @@ def load_unit_model(unit: Path, theory: Theory, target: str | None = None) -> An
     info = RunFolder(unit).read_json("model.json", dict)
     kind = info.get("kind")
     if kind == "physics" and info.get("file") is None:
-        model = PhysicsModelRegressor(theory=theory)
+        model = PhysicsModelRegressor(theory=theory, targets=target or info.get("target"))
         model._compile()  # nothing calibrated: its fitted state depends on the theory only
     elif kind in ("physics", "neural"):
         model = tgds.load(unit / "model.tgds")
@@ -347,7 +347,9 @@ def resume(
     if (folder.path / "theory.toml").is_file() and isinstance(raw.get("theory"), dict):
         # the run's own copy of the theory, whatever became of the original file
         raw["theory"] = {"path": str(folder.path / "theory.toml")}
-    exp = parse_experiment(raw, folder.path, file)
+    # as recorded: a run started before seeds were filled in keeps random_state unset, as
+    # its neural units' checkpoints were written (they keep the seed they drew)
+    exp = parse_experiment(raw, folder.path, file, default_seeds=False)
     exp = Experiment(**{**exp.__dict__, "output_dir": folder.path.parent})
     return execute(exp, quiet=quiet, folder=folder)
 
@@ -420,13 +422,14 @@ def _rows(index: pd.Index) -> str:
     return f"{len(index)} row{'s' if len(index) != 1 else ''} (row {shown}, counting from 0)"
 
 
-def _model_inputs(spec: ModelSpec, theory: Theory) -> tuple[list[str], bool]:
-    """The columns a model reads, and whether they must be finite (gradient boosting takes
-    missing and infinite values; the physics and neural models do not)."""
+def _model_inputs(spec: ModelSpec, theory: Theory, target: str) -> tuple[list[str], bool]:
+    """The columns a model of ``target`` reads, and whether they must be finite (gradient
+    boosting takes missing and infinite values; the physics and neural models do not)."""
     if spec.kind == "physics":
         from tgds.models import PhysicsModelRegressor  # noqa: PLC0415
 
-        model = PhysicsModelRegressor(theory=theory, **estimator_params(spec.kind, spec.params))
+        params = estimator_params(spec.kind, spec.params)
+        model = PhysicsModelRegressor(theory=theory, targets=target, **params)
         model._compile()  # checked when the experiment was read
         return list(model.inputs_), True
     return list(spec.params.get("inputs") or theory.inputs), spec.kind == "neural"
@@ -441,7 +444,7 @@ def _check_inputs(
     source = _data_label(exp.data)
     for i, spec in enumerate(exp.models):
         where = f"{exp.label}, [[models]] #{i + 1} ({spec.name})"
-        inputs, finite = _model_inputs(spec, theory)
+        inputs, finite = _model_inputs(spec, theory, exp.target or theory.targets[0])
         frames = [(data, source)]
         if spec.kind == "neural" and unlabeled is not None and _uses_physics(spec, theory):
             frames.append(

@@ -267,6 +267,28 @@ class RunFolder:
             status["finished"] = _now()
         self.write_json("status.json", status)
 
+    def summary(self, purpose: str = "to compare") -> pd.DataFrame:
+        """The run's ``summary.csv`` (see :func:`read_summary`); a :class:`RunError` naming the
+        run's state when it has none (a failed, incomplete or running run), ``purpose`` saying
+        what it was wanted for."""
+        file = self.path / "summary.csv"
+        try:
+            return read_summary(file)
+        except FileNotFoundError:
+            pass
+        state = self.status()["state"]
+        why = {
+            "failed": f"it failed: `tgds runs show {self.id}` prints its error, and "
+            f"`tgds run --resume {self.id}` continues it",
+            "incomplete": "its process ended before every model was scored: "
+            f"`tgds run --resume {self.id}` continues it",
+            "running": "it is still running: wait for it to end",
+        }.get(state, "the file is missing from the run folder: run the experiment again")
+        raise RunError(
+            f"run {self.id} has no summary.csv {purpose}: its state is {state!r}, and a run "
+            f"writes summary.csv once every model has been scored on every fold; {why}."
+        )
+
     def running_elsewhere(self) -> tuple[int, str] | None:
         """``(pid, host)`` of another process that is running this run, if any: a live
         process on this host (the recorded one, not a reuse of its pid), or any process on
@@ -475,7 +497,8 @@ class RunIndex:
             )
 
     def list(self) -> pd.DataFrame:
-        """All runs, newest first, with their state read from the folders."""
+        """All runs, newest first, with their state read from the folders; ``best_model`` is
+        None for a run that has none (failed, incomplete or running)."""
         self._require_store()
         with closing(self._connect()) as db:
             frame = pd.read_sql_query(
@@ -483,6 +506,10 @@ class RunIndex:
                 db,
             )
         frame["state"] = [self._state(Path(d)) for d in frame["dir"]]
+        # a run without a best model (failed, incomplete) has None, not NaN beside a string
+        frame["best_model"] = (
+            frame["best_model"].astype(object).where(frame["best_model"].notna(), None)
+        )
         return frame
 
     @staticmethod

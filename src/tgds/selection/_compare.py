@@ -25,6 +25,7 @@ from sklearn.model_selection import check_cv
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import _is_arraylike_not_scalar, _num_samples
 
+from tgds._validation import bind_targets
 from tgds.exceptions import DataError
 from tgds.refine import audit
 from tgds.selection._scorers import names_of
@@ -214,7 +215,8 @@ def compare(
     X : pandas DataFrame
         Inputs with the theory's column names (and group columns for the audit).
     y : array-like
-        Observed targets.
+        Observed targets, one column per target (``targets``, else the theory's); a data
+        frame's columns are matched to them by name.
     theory : Theory
         Used to audit each model's test predictions.
     cv : splitter, int or iterable of (train, test) pairs
@@ -265,6 +267,8 @@ def compare(
         raise DataError(
             f"X must be a pandas DataFrame with the theory's column names; got {type(X).__name__}."
         )
+    targets = names_of(targets, "targets", theory, "compare")  # before any model is fitted
+    y = bind_targets(y, targets or theory.targets)  # a frame's columns by name
     try:
         y_arr = np.asarray(y, dtype=float)
     except (TypeError, ValueError) as err:
@@ -289,7 +293,6 @@ def compare(
             f"fit_params must map each model name to a dict of fit arguments; {bad[0]!r} has "
             f"{type(fit_params[bad[0]]).__name__} {fit_params[bad[0]]!r:.40}."
         )
-    targets = names_of(targets, "targets", theory, "compare")  # before any model is fitted
     is_nan = isinstance(error_score, float) and np.isnan(error_score)
     if not (is_nan or error_score == "raise"):
         raise DataError(

@@ -653,6 +653,17 @@ class RegimeSplit(_FrameSplitter):
         Lets ``by`` name a relation of the theory, and supplies its parameter values to
         expressions.
 
+    Raises
+    ------
+    DataError
+        From ``split`` and ``get_n_splits(X)``, when ``by`` without ``bins`` gives more than
+        ``MAX_REGIMES`` (20) regimes *and* more regimes than half the rows (fewer than two
+        rows a regime on average), with or without ``n_splits``: ``by`` is then a
+        continuous value or a row identifier, not a regime label, and the split would test
+        one row at a time (400 folds for 400 rows) or deal single rows into ``n_splits``
+        folds. Give ``bins`` to cut a continuous value into regimes. A label column with up
+        to 20 regimes is never refused, however few its rows.
+
     Examples
     --------
     >>> import pandas as pd
@@ -668,6 +679,9 @@ class RegimeSplit(_FrameSplitter):
     array(['(-inf, 0)', '(-inf, 0)', '[0, 10)', '[0, 10)', '[10, inf)', '[10, inf)'],
           dtype=object)
     """
+
+    #: Without ``bins``, more regimes than this and than half the rows are refused.
+    MAX_REGIMES = 20
 
     _parameter_rules = {
         "by": _COLUMN_OR_EXPRESSION,
@@ -699,7 +713,7 @@ class RegimeSplit(_FrameSplitter):
                 f"{self._label()} with n_splits=None makes one fold per regime, so "
                 "get_n_splits needs X to count them: call get_n_splits(X)."
             )
-        return len(self._codes(X)[1])
+        return len(self._regime_codes(X)[1])
 
     def regimes(self, X: Any) -> np.ndarray:
         """The regime of each row of ``X``: its label, value, or bin (as text).
@@ -718,7 +732,7 @@ class RegimeSplit(_FrameSplitter):
 
     def _folds(self, X: Any) -> list[tuple[np.ndarray, np.ndarray]]:
         self._validate()
-        codes, labels = self._codes(X)
+        codes, labels = self._regime_codes(X)
         n_folds = self.n_splits or len(labels)
         if len(labels) < max(n_folds, 2):
             raise DataError(
@@ -744,6 +758,28 @@ class RegimeSplit(_FrameSplitter):
             fold_of_regime[regime] = fold
             rows_per_fold[fold] += rows_per_regime[regime]
         return fold_of_regime
+
+    def _regime_codes(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_codes`, refusing (without ``bins``) a ``by`` that holds nearly one value a
+        row: a continuous value or an identifier, which would make a fold of each row."""
+        codes, labels = self._codes(X)
+        n_rows, n_regimes = len(codes), len(labels)
+        limit = max(self.MAX_REGIMES, n_rows // 2)
+        if self.bins is None and n_regimes > limit:
+            single = int(np.sum(np.bincount(codes, minlength=n_regimes) == 1))
+            what = (
+                "every regime would hold a single row"
+                if single == n_regimes
+                else f"{single} regime{'s' if single > 1 else ''} would hold a single row"
+            )
+            raise DataError(
+                f"{self._label()}: {str(self.by)!r} has {n_regimes} distinct values in "
+                f"{n_rows} rows ({what}); expected regime labels shared by several rows, "
+                f"at most {limit} (the larger of {self.MAX_REGIMES} and half the rows). A "
+                "continuous value makes a regime of every value; give bins (bins=4 for four "
+                "quantile bins, or a list of bin edges) to cut it into regimes."
+            )
+        return codes, labels
 
     def _codes(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
         """An integer code for the regime of each row, and the sorted regime labels."""
