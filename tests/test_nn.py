@@ -275,7 +275,6 @@ def test_interactions_are_skipped_with_a_reason():
     "constraint",
     [
         Bounds("x", lower=0.0),
-        Monotonic("x", wrt="t"),
         Invariance(Reflection("t"), quantity="x"),
     ],
 )

@@ -302,6 +302,12 @@ def theories(draw: st.DrawFn) -> Theory:
             relations.append(Relation(name, f"3*{relations[-1].name}"))
     relation_names = [r.name for r in relations]
     quantities = target_names + relation_names
+    # monotonic and shape constraints need a quantity that involves a target
+    on_targets = list(target_names)
+    for r in relations:
+        if r.expression.names & set(on_targets):
+            on_targets.append(r.name)
+    used_names: set[str] = set()
 
     constraints = []
     seen_direction: dict[tuple, str] = {}
@@ -314,6 +320,9 @@ def theories(draw: st.DrawFn) -> Theory:
             )
         )
         name = draw(optional_name)
+        if name in used_names:  # constraint names are unique
+            name = None
+        used_names.add(name)
         if kind == "bounds":
             q = draw(st.sampled_from(quantities))
             if q in bounded:
@@ -332,7 +341,7 @@ def theories(draw: st.DrawFn) -> Theory:
                     upper = None
             constraints.append(Bounds(q, lower=lower, upper=upper, name=name))
         elif kind in ("monotonic", "shape"):
-            q = draw(st.sampled_from(quantities))
+            q = draw(st.sampled_from(on_targets))
             wrt = draw(st.sampled_from(input_names))
             within_pool = [g.name for g in groups] + [x for x in input_names if x != wrt]
             within = draw(

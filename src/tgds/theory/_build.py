@@ -519,8 +519,18 @@ class _Builder:
             inner, field_info = self.derivative_spec(target)
         else:
             inner = DerivativeSpec(target.id, ())
-            field_info = self.name_info(target, "field", "differentiated")
-        wrt_info = self.name_info(wrt_node, "input", "a variable to differentiate against")
+            field_info = self.name_info(
+                target,
+                "field",
+                "the first argument of D(), the quantity differentiated,",
+                (target, wrt_node),
+            )
+        wrt_info = self.name_info(
+            wrt_node,
+            "input",
+            "the second argument of D(), the variable to differentiate against,",
+            (target, wrt_node),
+        )
         spec = DerivativeSpec(inner.field, tuple(sorted(inner.wrt + (wrt_node.id,) * n)))
         info = UnitInfo(field_info.unit / wrt_info.unit**n) if self.checking else None
         return spec, info
@@ -573,7 +583,11 @@ class _Builder:
             out.append(_Term(t.expr * self.factor(t, ref), ref.info, t.node, absolute=t.absolute))
         return out
 
-    def name_info(self, node: ast.Name, kind: str, role: str) -> UnitInfo | None:
+    def name_info(
+        self, node: ast.Name, kind: str, role: str, pair: tuple[ast.expr, ast.expr]
+    ) -> UnitInfo | None:
+        """The unit of a name used in ``D(...)`` as ``role``, which must be of ``kind``;
+        ``pair`` is the first and second argument of that ``D(...)``."""
         if self.env is None:
             return None
         binding = self.env.get(node.id)
@@ -581,11 +595,31 @@ class _Builder:
             known = ", ".join(sorted(self.env)) or "none"
             raise self.ctx.fail(node, f"unknown name {node.id!r}; the theory knows: {known}")
         if binding.kind != kind:
-            want = "a target (output) variable" if kind == "field" else "an input variable"
+            want = (
+                "a target (output) variable"
+                if kind == "field"
+                else "an input variable (role 'input' or 'time')"
+            )
             raise self.ctx.fail(
-                node, f"{node.id!r} is {_KIND_WORDS[binding.kind]}, but {role} must be {want}"
+                node,
+                f"{role} must be {want}, but {node.id!r} is "
+                f"{_KIND_WORDS[binding.kind]}{self.swap_hint(*pair)}",
             )
         return UnitInfo(binding.info.unit)  # the delta unit for an offset temperature
+
+    def swap_hint(self, target: ast.expr, wrt: ast.expr) -> str:
+        """A hint for ``D(x, u)`` written for ``D(u, x)``: an input first, a target second."""
+        kinds = [
+            getattr(self.env.get(n.id), "kind", None) if isinstance(n, ast.Name) else None
+            for n in (target, wrt)
+        ]
+        if kinds != ["input", "field"]:
+            return ""
+        field, variable = wrt.id, target.id
+        return (
+            f" (to differentiate {field!r} with respect to {variable!r}, "
+            f"write D({field}, {variable}))"
+        )
 
     def same_dimension(self, node: ast.AST, a: _Term, b: _Term, verb: str) -> None:
         if a.info.unit.dimensionality != b.info.unit.dimensionality:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -35,6 +35,7 @@ __all__ = [
     "Permutation",
     "CONSTRAINTS",
     "TRANSFORMS",
+    "vacuous_equation",
 ]
 
 
@@ -410,6 +411,56 @@ class Shape(AbstractConstraint):
         return out
 
 
+def vacuous_equation(
+    owner: str, text: str, residual: Any, written: Iterable[str], parameters: Iterable[str] = ()
+) -> str:
+    """Why an equation whose ``residual`` (a sympy expression, left side minus right side)
+    involves no variable says nothing, or can never hold. ``written``: the names in its
+    text; ``parameters``: the parameters the residual still holds.
+
+    Examples
+    --------
+    >>> import sympy
+    >>> print(vacuous_equation("equation", "1 == 2", sympy.Integer(-1), ()))
+    equation '1 == 2' involves no variable and can never hold: both sides are constants and differ (the residual, left side minus right side, is -1); an equation must involve at least one variable (an input or a target).
+    """
+    head = f"{owner} {text!r}"
+    need = "an equation must involve at least one variable (an input or a target)"
+    parameters = sorted(parameters)
+    written = sorted(written)
+    shown = f"{str(residual):.60}"
+    if parameters:
+        return (
+            f"{head} involves no variable, only the parameter(s) {', '.join(parameters)}: it "
+            f"holds or fails whatever the data, so there is nothing to fit or check; {need}. "
+            "To fix a parameter, give it a 'value' (or 'bounds' or a 'prior')."
+        )
+    if residual == 0:
+        names = f" of {', '.join(written)}" if written else ""
+        return (
+            f"{head} says nothing: its two sides are equal for every value{names} (the "
+            f"residual, left side minus right side, simplifies to 0); {need} that does not "
+            "cancel."
+        )
+    never = bool(residual.is_Number)  # a nonzero number; else, say pi - 3, maybe either
+    verdict = "can never hold" if never else "holds always or never, whatever the data"
+    if written:
+        return (
+            f"{head} involves no variable once simplified: {', '.join(written)} cancel, "
+            f"leaving the constant residual {shown} (left side minus right side), so it "
+            f"{verdict}; {need}."
+        )
+    if never:
+        return (
+            f"{head} involves no variable and can never hold: both sides are constants and "
+            f"differ (the residual, left side minus right side, is {shown}); {need}."
+        )
+    return (
+        f"{head} involves no variable: both sides are constants (the residual, left side "
+        f"minus right side, is {shown}), so it {verdict}; {need}."
+    )
+
+
 @dataclass(frozen=True)
 class Equation(AbstractConstraint):
     """A governing equation, written as a residual that must vanish (or as ``lhs == rhs``).
@@ -430,7 +481,12 @@ class Equation(AbstractConstraint):
     def __post_init__(self) -> None:
         object.__setattr__(self, "name", _optional_name(self.name, "constraint"))
         owner = f"equation {self.name!r}" if self.name else "equation"
-        object.__setattr__(self, "residual", as_expression(self.residual, owner, equation=True))
+        residual = as_expression(self.residual, owner, equation=True)
+        object.__setattr__(self, "residual", residual)
+        if not residual.sympy.free_symbols:  # 1 == 2, v0 == v0: see also Theory
+            raise TheoryError(
+                vacuous_equation(owner, residual.text, residual.sympy, residual.names)
+            )
 
     def describe(self) -> str:
         text = self.residual.text

@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pint
 import sympy
 
 from tgds.exceptions import TheoryError, UnitError
-from tgds.theory._build import _DIMENSIONLESS, _KIND_WORDS, Binding, Built, symbol
+from tgds.theory._build import _DIMENSIONLESS, _KIND_WORDS, Binding, Built, _tree_counts, symbol
+from tgds.theory._compile import compile_sympy
 from tgds.theory._constraints import (
     AbstractConstraint,
     Bounds,
@@ -21,6 +23,7 @@ from tgds.theory._constraints import (
     Invariance,
     Monotonic,
     Shape,
+    vacuous_equation,
 )
 from tgds.theory._expression import SymbolicExpression
 from tgds.theory._physics import PhysicsModel
@@ -157,6 +160,7 @@ class Theory:
         if not self.variables:
             raise TheoryError("a theory needs at least one variable.")
         self._check_unique_names()
+        self._check_constraint_labels()
         env = self._environment()
         self._bind_relations(env)
         for i, constraint in enumerate(self.constraints):
@@ -300,6 +304,30 @@ class Theory:
                         )
                 seen[item.name] = what
 
+    def _check_constraint_labels(self) -> None:
+        """Refuse two different constraints with one label: its name, or its statement when
+        it has none. Models (``physics=[...]``, ``physics_weight={...}``), audits and
+        reports pick constraints by label. A constraint repeated exactly is no ambiguity."""
+        first: dict[str, int] = {}
+        for i, c in enumerate(self.constraints):
+            j = first.setdefault(c.label, i)
+            if j == i or self.constraints[j] == c:
+                continue
+            earlier = self.constraints[j]
+            if c.name is not None and earlier.name is not None:
+                head = f"two constraints are named {c.label!r}"
+            else:
+                head = (
+                    f"two constraints have the label {c.label!r} (a constraint without a "
+                    "name is labelled by its statement)"
+                )
+            with _part("constraints", i):
+                raise TheoryError(
+                    f"{head}: {_statement(earlier, j)} and {_statement(c, i)}. Models "
+                    "(physics=[...], physics_weight={...}) and audits pick constraints by "
+                    "this label, so each must be unique; rename one of them."
+                )
+
     def _environment(self) -> dict[str, Binding]:
         env = {
             v.name: Binding(symbol(v.name), v.unit_info, _KIND_OF_ROLE[v.role])
@@ -365,8 +393,10 @@ class Theory:
                 f"{owner} constrains {c.quantity!r} along itself; 'quantity' must be a target or "
                 "relation and 'wrt' another variable (an input)."
             )
+        if isinstance(c, Monotonic | Shape):
+            self._check_on_targets(c, owner)
         if isinstance(c, Equation):
-            self._bound[_equation_key(c)] = c.residual.bind(env, f"equation {c.label!r}")
+            self._bound[_equation_key(c)] = self._bind_equation(c, env)
         elif isinstance(c, Bounds) and c.lower is None and c.upper is None:
             if (
                 c.quantity not in {v.name for v in self.variables}
@@ -377,6 +407,53 @@ class Theory:
                 )
         elif isinstance(c, Invariance):
             self._check_transform_units(c, owner)
+
+    def _check_on_targets(self, c: Monotonic | Shape, owner: str) -> None:
+        """Refuse a monotonic or shape constraint on a quantity that involves no target: it
+        describes the data, which no model can change, so training and audits ignore it."""
+        targets = set(self.targets)
+        if c.quantity in targets:
+            return
+        if c.quantity in self._bound:  # a relation
+            used = {s.name for s in self._bound[c.quantity].expr.free_symbols}
+            if used & targets or any(n.startswith("D(") for n in used):
+                return
+            of = f"of {', '.join(sorted(used))} only" if used else "that is a constant"
+            what = f"a relation {of}, which involves no target"
+            params = sorted(used & {p.name for p in self.parameters})
+        else:
+            what = f"{_KIND_WORDS[_KIND_OF_ROLE[self.variable(c.quantity).role]]}, not a target"
+            params = []
+        hint = (
+            f" To limit the parameter(s) {', '.join(params)}, give them 'bounds' or a 'prior'."
+            if params
+            else ""
+        )
+        raise TheoryError(
+            f"{owner}: {c.quantity!r} is {what}, so {c.describe()!r} is a statement about "
+            "the data, not about a model's predictions: no model can make it hold or fail, "
+            f"so there is nothing to train or audit. The quantity of a {c.kind} constraint "
+            f"must be a target or a relation that uses one; got {c.quantity!r}.{hint}"
+        )
+
+    def _bind_equation(self, c: Equation, env: dict[str, Binding]) -> Built:
+        """The bound residual of ``c``; refused if it involves no variable or is zero for
+        every value of its variables (``x - x``, ``sin(x)**2 + cos(x)**2 - 1``)."""
+        # the error quotes the text after the owner: name an unnamed equation only where
+        # its label is not that text (``x + y = 0`` for the residual ``x + y``)
+        owner = "equation" if c.label == c.residual.text else f"equation {c.label!r}"
+        built = c.residual.bind(env, owner)
+        used = {s.name for s in built.expr.free_symbols}
+        variables = {v.name for v in self.variables}
+        if used & variables or any(n.startswith("D(") for n in used):
+            if not _identically_zero(built.expr):
+                return built
+            used = set()
+            expr = sympy.Integer(0)
+        else:
+            expr = built.expr
+        written = c.residual.names & (variables | {r.name for r in self.relations})
+        raise TheoryError(vacuous_equation(owner, c.residual.text, expr, written, used))
 
     def _check_transform_units(self, c: Invariance, owner: str) -> None:
         if c.transform.kind in ("rotation", "permutation"):
@@ -539,6 +616,51 @@ class Theory:
         from tgds.theory._display import theory_html
 
         return theory_html(self)
+
+
+def _statement(c: AbstractConstraint, index: int) -> str:
+    """``constraint 2 (bounds '0 <= H <= 50')``, for messages about several constraints."""
+    return f"constraint {index + 1} ({c.kind} {c.describe()!r})"
+
+
+#: The largest residual (in tree nodes) whose vanishing at random points is confirmed by
+#: ``sympy.simplify``; a larger one is accepted unconfirmed.
+_ZERO_CHECK_TERMS = 300
+_ZERO_CHECK_POINTS = 5
+
+
+def _identically_zero(expr: sympy.Expr) -> bool:
+    """Whether ``expr`` is 0 for every value of its symbols, though sympy did not fold it.
+
+    ``x - x`` is folded to 0 when it is built; ``sin(x)**2 + cos(x)**2 - 1`` or
+    ``(x + 1)**2 - x**2 - 2*x - 1`` are not. A cheap screen first: ``expr`` at a few
+    random points, relative to the size of its terms; only a small residual that
+    vanishes at every one of them is handed to ``sympy.simplify`` to confirm.
+    """
+    if expr == 0:
+        return True
+    if not expr.free_symbols or _tree_counts(expr, {})[0] > _ZERO_CHECK_TERMS:
+        return False
+    rng = np.random.default_rng(0)
+    values = {
+        s.name: rng.uniform(0.5, 2.0, _ZERO_CHECK_POINTS)
+        for s in sorted(expr.free_symbols, key=str)
+    }
+    try:
+        with np.errstate(all="ignore"):
+            r = np.abs(np.asarray(compile_sympy(expr, np)(values), dtype=float))
+            size = sum(
+                np.abs(np.asarray(compile_sympy(t, np)(values), dtype=float))
+                for t in sympy.Add.make_args(expr)
+            )
+    except (ArithmeticError, ValueError, TypeError):
+        return False
+    if not (np.all(np.isfinite(r)) and np.all(r <= 1e-9 * size)):
+        return False
+    try:
+        return sympy.simplify(expr) == 0
+    except (ArithmeticError, ValueError, TypeError, AttributeError, RecursionError):
+        return False
 
 
 def _equation_key(c: Equation) -> str:

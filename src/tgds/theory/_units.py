@@ -90,7 +90,10 @@ def parse_unit(text: object, owner: str = "unit") -> UnitInfo:
     Raises
     ------
     TheoryError
-        If ``text`` is not a string or pint does not know the unit.
+        If ``text`` is not a string.
+    UnitError
+        If ``text`` is not a unit: malformed (``'m/0'``, ``'(m/s'``, ``'m/s**'``), too
+        long, with too large an exponent, or unknown to pint (``'furlongz'``).
     """
     # Checked before the cache: lru_cache would raise TypeError on an unhashable value.
     if not isinstance(text, str):
@@ -106,23 +109,18 @@ def _parse_unit(text: str, owner: str) -> UnitInfo:
     if cleaned in ("", "1", "dimensionless"):
         return UnitInfo(ureg.dimensionless)
     if len(cleaned) > 100:
-        raise TheoryError(
+        raise UnitError(
             f"{owner} {text[:40]!r}... is too long for a unit (at most 100 characters)."
         )
+    why = _malformed(cleaned)
+    if why:
+        raise UnitError(f"{owner} {text!r} is not a unit pint understands: {why}.")
     _check_exponents(cleaned, owner)
     try:
         unit = ureg.Unit(cleaned)
-    except (
-        pint.errors.PintError,
-        AttributeError,
-        ValueError,
-        TypeError,
-        SyntaxError,
-        KeyError,
-        AssertionError,
-    ) as err:
-        raise TheoryError(
-            f"{owner} {text!r} is not a unit pint understands ({type(err).__name__}: {err})."
+    except Exception as err:  # any failure of pint's parser on a string means a bad unit
+        raise UnitError(
+            f"{owner} {text!r} is not a unit pint understands: {_pint_failure(err)}."
         ) from None
     try:
         ureg.Quantity(1.0, unit) * ureg.Quantity(1.0, unit)
@@ -132,10 +130,59 @@ def _parse_unit(text: str, owner: str) -> UnitInfo:
     if len(unit._units) == 1 and next(iter(unit._units.values())) == 1:
         delta = (ureg.Quantity(2.0, unit) - ureg.Quantity(1.0, unit)).units
         return UnitInfo(delta, offset=True)
-    raise TheoryError(
+    raise UnitError(
         f"{owner} {text!r} combines an offset temperature with other units; use kelvin "
         "(e.g. 'J/K') or a temperature difference ('delta_degC')."
     )
+
+
+#: ASCII characters a unit may hold besides letters, digits and spaces; pint's tokenizer
+#: drops or misreads others (``'m $'`` is read as ``m``, ``'m,s'`` as a millisecond).
+_UNIT_PUNCTUATION = frozenset("*/^().-+_%")
+_TRAILING_OPERATORS = ("**", "*", "/", "^", "+", "-")
+_UNIT_SYNTAX_HINT = (
+    "write products with '*' or a space, quotients with '/' and powers with '**' or '^'"
+)
+
+
+def _malformed(text: str) -> str:
+    """Why ``text`` cannot be a unit, for mistakes pint reports badly or not at all; empty
+    if none is found (pint then parses it)."""
+    odd = sorted({c for c in text if c.isascii() and not (c.isalnum() or c.isspace())})
+    odd = [c for c in odd if c not in _UNIT_PUNCTUATION]
+    if odd:
+        shown = ", ".join(repr(c) for c in odd)
+        return f"it contains {shown}, which a unit cannot hold; {_UNIT_SYNTAX_HINT}"
+    depth = 0
+    for k, c in enumerate(text):
+        depth += (c == "(") - (c == ")")
+        if depth < 0:
+            return f"the ')' at position {k + 1} closes no '('"
+    if depth > 0:
+        return f"{depth} '(' {'is' if depth == 1 else 'are'} never closed by a ')'"
+    operator = next((op for op in _TRAILING_OPERATORS if text.endswith(op)), None)
+    if operator is not None:
+        return f"it ends with {operator!r}, which needs a unit or a number after it"
+    return ""
+
+
+def _pint_failure(err: Exception) -> str:
+    """What is wrong with a unit pint failed to parse with ``err``, as a clause."""
+    if isinstance(err, ZeroDivisionError):
+        return "it divides by zero"
+    if isinstance(err, OverflowError):
+        return "a number in it is too large"
+    if isinstance(err, TypeError) and "operand" in str(err):
+        return f"units cannot be added or subtracted; {_UNIT_SYNTAX_HINT}"
+    if isinstance(err, ValueError) and "scaling factor" in str(err):
+        return (
+            "it holds a number as a factor ('2', '1e3 m', '-m'), and a unit cannot be "
+            "scaled; use a unit of the right size ('km', 'ms') and put numbers in the data"
+        )
+    if isinstance(err, AssertionError) or not str(err):
+        return f"an operator or a pair of parentheses has nothing to act on; {_UNIT_SYNTAX_HINT}"
+    said = str(err).rstrip(".")
+    return said if isinstance(err, pint.errors.PintError) else f"{type(err).__name__}: {said}"
 
 
 #: An exponent pint may see: an optional sign, then a number of at most two integer digits
@@ -144,6 +191,7 @@ _EXPONENT = re.compile(
     r"\s*[+-]?\s*(?:\d{1,2}(?:\.\d{1,6})?|\.\d{1,6}|\(\s*[+-]?\s*\d{1,2}\s*/\s*\d{1,2}\s*\))"
 )
 _POWER = re.compile(r"\*\*|\^")
+_SCIENTIFIC = re.compile(r"[eE]\s*[+-]?\s*\d")
 _EXPONENT_HINT = "exponents must be small numbers (such as m**2, s**-1, m**(1/2))"
 
 
@@ -157,10 +205,17 @@ def _check_exponents(text: str, owner: str) -> None:
     for power in _POWER.finditer(text):
         start = power.end()
         if not text[start:].strip():
-            continue  # a dangling operator: pint's own error says so
+            continue  # a dangling operator: refused by _malformed
         match = _EXPONENT.match(text, start)
         rest = text[match.end() :].lstrip() if match else ""
-        if match is None or rest[:1].isdigit() or rest[:1] in (".", "^", "(") or rest[:2] == "**":
+        scientific = match is not None and _SCIENTIFIC.match(text, match.end())  # m**1e300
+        if (
+            match is None
+            or scientific
+            or rest[:1].isdigit()
+            or rest[:1] in (".", "^", "(")
+            or rest[:2] == "**"
+        ):
             got = text[start:].strip()
             raise UnitError(f"{owner} {text!r}: {_EXPONENT_HINT}; got {got[:40]!r}.")
         before = text[: power.start()].rstrip()
