@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from _cups import _cups
 from tgds.cli import app
 from tgds.runs import PredictionWarning, RunFolder, predict_with_run
 
@@ -83,18 +84,6 @@ max_iter = 3
 [outputs]
 dir = "runs"
 """
-
-
-def _cups() -> pd.DataFrame:
-    """60 rows: six cups, t = 0, 3, ..., 27 s; T_room in [18, 24], T0 in [60, 90]."""
-    rng = np.random.default_rng(0)
-    rows = []
-    for _ in range(6):
-        start, room = rng.uniform(60, 90), rng.uniform(18, 24)
-        for t in range(0, 30, 3):
-            temp = room + (start - room) * np.exp(-0.1 * t) + rng.normal(0, 0.3)
-            rows.append({"t": float(t), "T_room": room, "T0": start, "T": temp})
-    return pd.DataFrame(rows)
 
 
 @pytest.fixture(scope="module")

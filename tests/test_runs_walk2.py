@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from _cups import THEORY, _cups
 from tgds.cli import app
 from tgds.exceptions import DataError
 from tgds.runs import RunFolder, RunIndex, execute, predict_with_run
@@ -30,37 +31,6 @@ from tgds.theory import Relation, Theory, Variable
 
 runner = CliRunner()
 
-THEORY = """
-name = "cooling"
-
-[variables.t]
-unit = "s"
-role = "time"
-
-[variables.T_room]
-unit = "degC"
-
-[variables.T0]
-unit = "degC"
-
-[variables.T]
-unit = "degC"
-role = "target"
-
-[parameters.k]
-unit = "1/s"
-value = 0.1
-
-[[constraints]]
-kind = "monotonic"
-quantity = "T"
-wrt = "t"
-direction = "decreasing"
-name = "cooling"
-
-[physics_model]
-outputs = { T = "T_room + (T0 - T_room)*exp(-k*t)" }
-"""
 
 PHYSICS = '[[models]]\nname = "physics"\nkind = "physics"\n'
 # no random_state: the run fills it in
@@ -83,17 +53,6 @@ path = "cooling.toml"
 [outputs]
 dir = "runs"
 """
-
-
-def _cups() -> pd.DataFrame:
-    rng = np.random.default_rng(0)
-    rows = []
-    for _ in range(6):
-        start, room = rng.uniform(60, 90), rng.uniform(18, 24)
-        for t in range(0, 30, 3):
-            temp = room + (start - room) * np.exp(-0.1 * t) + rng.normal(0, 0.3)
-            rows.append({"t": float(t), "T_room": room, "T0": start, "T": temp})
-    return pd.DataFrame(rows)
 
 
 def _setup(

@@ -125,11 +125,12 @@ def _state(model: Any) -> tuple[dict[str, Any], Any]:
         return model._state_meta(), model.model_
     if isinstance(model, PhysicsModelRegressor):
         check_is_fitted(model, "targets_")
-        calibrate = model.calibrate
         params = {
             "theory": model.theory.to_toml(),
-            "targets": list(model.targets_),
-            "calibrate": list(calibrate) if isinstance(calibrate, list | tuple) else calibrate,
+            **{
+                k: list(v) if isinstance(v, list | tuple) else v
+                for k, v in (("targets", model.targets), ("calibrate", model.calibrate))
+            },
         }
         fitted = {"parameters": model.parameters_, "parameter_std": model.parameter_std_}
         return {"class": name, "params": params, "fitted": fitted}, ()
