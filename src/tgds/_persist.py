@@ -127,13 +127,12 @@ def _state(model: Any) -> tuple[dict[str, Any], Any]:
         check_is_fitted(model, "targets_")
         params = {
             "theory": model.theory.to_toml(),
-            **{
-                k: list(v) if isinstance(v, list | tuple) else v
-                for k, v in (("targets", model.targets), ("calibrate", model.calibrate))
-            },
+            "targets": model.targets,
+            "calibrate": model.calibrate,
         }
+        types = plain_containers(params, ("targets", "calibrate"))
         fitted = {"parameters": model.parameters_, "parameter_std": model.parameter_std_}
-        return {"class": name, "params": params, "fitted": fitted}, ()
+        return {"class": name, "params": params, "param_types": types, "fitted": fitted}, ()
     if isinstance(model, ConsistentRegressor):
         check_is_fitted(model, "estimator_")
         inner = model.estimator_
@@ -208,6 +207,7 @@ def _physics_model(meta: dict[str, Any], where: str) -> PhysicsModelRegressor:
     unknown = sorted(set(params) - {"theory", "targets", "calibrate"})
     if unknown:
         raise DataError(f"{where} sets unknown parameters {unknown} of PhysicsModelRegressor.")
+    restore_containers(params, meta.get("param_types", {}), where)
     model = PhysicsModelRegressor(
         theory=Theory.from_toml(params["theory"]),
         targets=params.get("targets"),

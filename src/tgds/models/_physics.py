@@ -141,8 +141,10 @@ class PhysicsModelRegressor(RegressorMixin, BaseEstimator):
                 f"PhysicsModelRegressor needs a physics model with outputs = {{...}}; the theory has {kind}."
             )
         self.targets_ = self._targets(pm.predicted)
-        self._expressions = [self.theory.physics_expression_of(t) for t in self.targets_]
-        names = {s.name for e in self._expressions for s in e.sympy.free_symbols}
+        expressions = [self.theory.physics_expression_of(t) for t in self.targets_]
+        names = {s.name for e in expressions for s in e.sympy.free_symbols}
+        # compiled once: the calibration evaluates them at every step
+        self._functions = [e.to_numpy() for e in expressions]
         used = [p for p in self.theory.parameters if p.name in names]
         self._free = self._chosen(used)
         unset = sorted(p.name for p in used if p.value is None and p not in self._free)
@@ -258,10 +260,7 @@ class PhysicsModelRegressor(RegressorMixin, BaseEstimator):
 
     def _evaluate(self, values: dict[str, Any], n: int) -> np.ndarray:
         return np.column_stack(
-            [
-                np.broadcast_to(np.asarray(e.evaluate(values), float), (n,))
-                for e in self._expressions
-            ]
+            [np.broadcast_to(np.asarray(f(values), float), (n,)) for f in self._functions]
         )
 
     def predict(self, X: Any) -> np.ndarray:

@@ -203,9 +203,7 @@ def _check_exponents(text: str, owner: str) -> None:
     raised to a power (``((m**99)**99)**99``): otherwise pint computes huge integers.
     """
     for power in _POWER.finditer(text):
-        start = power.end()
-        if not text[start:].strip():
-            continue  # a dangling operator: refused by _malformed
+        start = power.end()  # never at the end: _malformed refuses a dangling operator
         match = _EXPONENT.match(text, start)
         rest = text[match.end() :].lstrip() if match else ""
         scientific = match is not None and _SCIENTIFIC.match(text, match.end())  # m**1e300
